@@ -1,0 +1,13 @@
+"""URL map: pages under /, the JSON API under /api/v1, the admin under /admin."""
+
+from django.contrib import admin
+from django.urls import include, path
+
+admin.site.site_header = "医共体一体化管理平台 · 基础数据管理"
+admin.site.site_title = "医共体平台管理"
+admin.site.index_title = "基础数据"
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("", include("yigongti.web.urls")),
+]

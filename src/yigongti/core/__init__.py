@@ -1,0 +1,1 @@
+"""Shared kernel: audit log, masking, policy parameters, errors, clock."""

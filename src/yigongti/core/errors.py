@@ -1,0 +1,33 @@
+"""Errors that services raise and that pages, the API and the CLI turn into Chinese messages."""
+
+from __future__ import annotations
+
+
+class DomainError(Exception):
+    """A refusal by a service: bad input or a broken rule.
+
+    ``field_errors`` maps a field name to its Chinese messages; the API answers 422 with
+    them, pages show them next to the field, the CLI prints them.
+    """
+
+    def __init__(self, field_errors: dict[str, list[str]] | str, field: str = "__all__"):
+        if isinstance(field_errors, str):
+            field_errors = {field: [field_errors]}
+        self.field_errors = field_errors
+        super().__init__(self.summary())
+
+    def summary(self) -> str:
+        parts = []
+        for name, messages in self.field_errors.items():
+            label = "" if name == "__all__" else f"{name}："
+            parts.append(label + "；".join(messages))
+        return "；".join(parts)
+
+
+class AccessDenied(Exception):  # noqa: N818 - reads better at call sites than AccessDeniedError
+    """The caller may not see or change this record; the reason is in Chinese."""
+
+    def __init__(self, reason: str, *, can_break_glass: bool = False):
+        self.reason = reason
+        self.can_break_glass = can_break_glass
+        super().__init__(reason)

@@ -1,0 +1,188 @@
+"""Pure kernel rules: masking, the audit hash chain, policy-parameter resolution.
+
+No ORM, no clock, no HTTP: everything the functions need is passed in.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+GENESIS_HASH = "0" * 64
+
+# ---------------------------------------------------------------------------
+# Masking (DESIGN.md "Security model"; domain-rules.md §9.3 rule 3)
+# ---------------------------------------------------------------------------
+
+
+def mask_id_number(value: str | None) -> str:
+    """``110101199003071234`` → ``110101********1234`` (first 6 and last 4 kept)."""
+    if not value:
+        return ""
+    value = value.strip()
+    if len(value) <= 10:
+        return value[:2] + "*" * max(len(value) - 2, 0)
+    return value[:6] + "*" * (len(value) - 10) + value[-4:]
+
+
+def mask_phone(value: str | None) -> str:
+    """``13812345678`` → ``138****5678``; a landline keeps its area code and last 4."""
+    if not value:
+        return ""
+    value = value.strip()
+    if len(value) == 11 and value.isdigit():
+        return value[:3] + "****" + value[-4:]
+    if len(value) <= 4:
+        return "*" * len(value)
+    return value[: max(len(value) - 8, 0)] + "****" + value[-4:]
+
+
+def mask_name(value: str | None) -> str:
+    """``张三`` → ``张*``; ``张小明`` → ``张*明``; ``欧阳小明`` → ``欧**明``."""
+    if not value:
+        return ""
+    value = value.strip()
+    if len(value) == 1:
+        return value
+    if len(value) == 2:
+        return value[0] + "*"
+    return value[0] + "*" * (len(value) - 2) + value[-1]
+
+
+def mask_address(township_name: str | None) -> str:
+    """Addresses in lists and exports stop at the township (乡镇/街道)."""
+    return (township_name or "") + "***" if township_name else ""
+
+
+# ---------------------------------------------------------------------------
+# Audit hash chain
+# ---------------------------------------------------------------------------
+
+AUDIT_HASH_FIELDS = (
+    "seq",
+    "occurred_at",
+    "actor_username",
+    "actor_role",
+    "actor_institution_code",
+    "action",
+    "resource_type",
+    "resource_id",
+    "subject_resident_id",
+    "basis",
+    "purpose",
+    "detail",
+    "client_ip",
+    "channel",
+)
+
+
+def _canonical(value: Any) -> Any:
+    if isinstance(value, dt.datetime):
+        return value.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return value
+
+
+def audit_hash(prev_hash: str, fields: Mapping[str, Any]) -> str:
+    """SHA-256 over the previous hash and the event's fields in a canonical JSON form."""
+    payload = {name: _canonical(fields.get(name)) for name in AUDIT_HASH_FIELDS}
+    body = json.dumps(payload, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256((prev_hash + "|" + body).encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True)
+class ChainVerdict:
+    ok: bool
+    checked: int
+    first_bad_seq: int | None = None
+    reason: str = ""
+
+
+def verify_chain(events: Iterable[Mapping[str, Any]]) -> ChainVerdict:
+    """Walk events in ascending ``seq``; report the first gap, reordering or altered row."""
+    prev = GENESIS_HASH
+    expected_seq = 1
+    checked = 0
+    for event in events:
+        seq = event["seq"]
+        if seq != expected_seq:
+            return ChainVerdict(False, checked, seq, f"序号不连续：应为 {expected_seq}，实为 {seq}")
+        if event["prev_hash"] != prev:
+            return ChainVerdict(False, checked, seq, f"第 {seq} 条的前序哈希与上一条不符")
+        if audit_hash(prev, event) != event["hash"]:
+            return ChainVerdict(False, checked, seq, f"第 {seq} 条内容与其哈希不符（可能被篡改）")
+        prev = event["hash"]
+        expected_seq += 1
+        checked += 1
+    return ChainVerdict(True, checked)
+
+
+# ---------------------------------------------------------------------------
+# Policy parameters: versioned values, resolved for the date of the event judged
+# ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ParameterVersion:
+    key: str
+    region_code: str
+    effective_from: dt.date
+    effective_to: dt.date | None
+    value: Any
+    source: str
+
+
+def resolve_parameter(
+    versions: Iterable[ParameterVersion], key: str, on: dt.date, region_code: str = ""
+) -> ParameterVersion | None:
+    """The version in force on ``on``; the most specific region (longest matching prefix) wins."""
+    best: ParameterVersion | None = None
+    for version in versions:
+        if version.key != key:
+            continue
+        if version.region_code and not region_code.startswith(version.region_code):
+            continue
+        if version.effective_from > on:
+            continue
+        if version.effective_to is not None and version.effective_to < on:
+            continue
+        if best is None or (len(version.region_code), version.effective_from) > (
+            len(best.region_code),
+            best.effective_from,
+        ):
+            best = version
+    return best
+
+
+# The defaults the platform ships; each cites where its value comes from. Counties edit or
+# add versions in the admin; the `policyparams` command loads these.
+DEFAULT_PARAMETERS: tuple[ParameterVersion, ...] = (
+    ParameterVersion(
+        "audit.retention_days",
+        "",
+        dt.date(2017, 6, 1),
+        None,
+        184,
+        "网络安全法第二十一条：网络日志留存不少于六个月；六个自然月最长 184 天 "
+        "(reference/domain-rules.md §9.3 [V]/[S])",
+    ),
+    ParameterVersion(
+        "access.referral_days_after_close",
+        "",
+        dt.date(2020, 1, 1),
+        None,
+        30,
+        "转诊接收机构在转诊关闭后限时查阅，示例为关闭后 30 天 (reference/domain-rules.md §9.3 rule 2 [I])",
+    ),
+    ParameterVersion(
+        "mpi.duplicate_rule",
+        "",
+        dt.date(2020, 1, 1),
+        None,
+        ["name", "birth_date", "village_code"],
+        "主索引疑似重复：姓名、出生日期、所在村相同 (issue #3)",
+    ),
+)

@@ -1,0 +1,1 @@
+"""Medcoms / medical groups, member institutions, their tree and other affiliations."""

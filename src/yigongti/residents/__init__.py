@@ -1,0 +1,1 @@
+"""Master patient index: residents, identity documents, households, duplicates, care relationships."""

@@ -1,0 +1,569 @@
+"""Writers of the master patient index, and the audited gate for person-level reads.
+
+Every person-level read and write goes through here: ``do_read_resident`` checks scope and a
+care relationship, and appends an audit event for the read or for the denied attempt.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.db.models import Max, Q
+
+from yigongti.accounts import rules as access
+from yigongti.accounts.choices import Role
+from yigongti.accounts.queries import Actor
+from yigongti.core import clock
+from yigongti.core.choices import AccessBasis, AuditAction
+from yigongti.core.errors import AccessDenied, DomainError
+from yigongti.core.services import AuditContext, do_record_audit
+from yigongti.geo.choices import DivisionLevel
+from yigongti.geo.models import Division
+from yigongti.organizations.models import Institution
+from yigongti.residents import rules
+from yigongti.residents.choices import (
+    DuplicateStatus,
+    IdType,
+    InsuranceType,
+    Relation,
+    Sex,
+)
+from yigongti.residents.models import CareRelationship, DuplicateCandidate, Household, Resident
+from yigongti.staff.models import Practitioner
+
+RESOURCE = "resident"
+
+# ---------------------------------------------------------------------------
+# Validation shared by pages, the API, imports and the generator's bulk path
+# ---------------------------------------------------------------------------
+
+
+@dataclass
+class ResidentInput:
+    name: str
+    id_number: str
+    division_code: str
+    id_type: str = IdType.RESIDENT_ID
+    sex: str = ""
+    birth_date: dt.date | None = None
+    phone: str = ""
+    address_detail: str = ""
+    household_code: str = ""
+    relation_to_head: str = Relation.HEAD
+    insurance_type: str = InsuranceType.RESIDENT
+    insurance_number: str = ""
+    ethnicity: str = "汉族"
+    has_hypertension: bool = False
+    has_diabetes: bool = False
+    has_severe_mental_illness: bool = False
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class CleanResident:
+    """A validated, normalised resident ready to insert."""
+
+    values: dict[str, Any]
+    village_code: str
+
+
+def clean_resident_fields(
+    data: ResidentInput, *, today: dt.date, villages: dict[str, Division]
+) -> CleanResident:
+    """Validate every field and collect all errors; no database writes, no lookups.
+
+    ``villages`` maps a 12-digit code to its village/community division.
+    """
+    errors: dict[str, list[str]] = {}
+    values: dict[str, Any] = {}
+
+    try:
+        values["name"] = rules.check_name(data.name)
+    except ValueError as exc:
+        errors["name"] = [str(exc)]
+
+    sex = data.sex or ""
+    birth = data.birth_date
+    if data.id_type not in IdType.values:
+        errors["id_type"] = [f"不支持的证件类型“{data.id_type}”"]
+    else:
+        try:
+            values["id_number"] = rules.check_document(data.id_type, data.id_number, today=today)
+        except ValueError as exc:
+            errors["id_number"] = [str(exc)]
+        else:
+            if data.id_type in (IdType.RESIDENT_ID, IdType.HMT_RESIDENCE):
+                info = rules.parse_id_number(
+                    values["id_number"],
+                    today=today,
+                    prefixes=rules.HMT_PREFIXES
+                    if data.id_type == IdType.HMT_RESIDENCE
+                    else rules.PROVINCE_PREFIXES,
+                )
+                errors.update(rules.check_consistency(info, sex=sex or None, birth_date=birth))
+                sex = sex or info.sex
+                birth = birth or info.birth_date
+    values["id_type"] = data.id_type
+    if sex not in Sex.values:
+        errors.setdefault("sex", []).append("性别必须是“男”或“女”")
+    if birth is None:
+        errors.setdefault("birth_date", []).append("出生日期不能为空")
+    elif birth > today or birth < rules.EARLIEST_BIRTH:
+        errors.setdefault("birth_date", []).append(f"出生日期 {birth.isoformat()} 不合理")
+    values["sex"] = sex
+    values["birth_date"] = birth
+
+    try:
+        values["phone"] = rules.normalise_phone(data.phone)
+    except ValueError as exc:
+        errors["phone"] = [str(exc)]
+
+    village = villages.get((data.division_code or "").strip().ljust(12, "0"))
+    if village is None:
+        errors["division_code"] = [f"区划代码“{data.division_code}”不存在或不是村（社区）级"]
+    if data.relation_to_head not in Relation.values:
+        errors["relation_to_head"] = [f"与户主关系“{data.relation_to_head}”无效"]
+    if data.insurance_type not in InsuranceType.values:
+        errors["insurance_type"] = [f"参保类型“{data.insurance_type}”无效"]
+    if data.insurance_type != InsuranceType.NONE and not data.insurance_number.strip():
+        errors["insurance_number"] = ["已参保居民必须填写医保号"]
+    if errors:
+        raise DomainError(errors)
+    assert village is not None
+    full_pinyin, initials = rules.pinyin_keys(values["name"])
+    is_minor = rules.is_minor(birth, today) if birth else False
+    values.update(
+        name_pinyin=full_pinyin,
+        name_initials=initials,
+        division_id=village.pk,
+        division_code=village.code,
+        address_detail=data.address_detail.strip(),
+        relation_to_head=data.relation_to_head,
+        insurance_type=data.insurance_type,
+        insurance_number=data.insurance_number.strip(),
+        ethnicity=data.ethnicity or "汉族",
+        has_hypertension=data.has_hypertension,
+        has_diabetes=data.has_diabetes,
+        has_severe_mental_illness=data.has_severe_mental_illness,
+        is_sensitive=data.has_severe_mental_illness or is_minor,
+    )
+    return CleanResident(values=values, village_code=village.code)
+
+
+def _village_lookup(codes: Iterable[str]) -> dict[str, Division]:
+    wanted = {(c or "").strip().ljust(12, "0") for c in codes}
+    return {
+        d.code: d
+        for d in Division.objects.filter(code__in=wanted, level=DivisionLevel.VILLAGE)
+    }
+
+
+def _next_mpi_number() -> int:
+    top = Resident.objects.aggregate(m=Max("mpi_id"))["m"]
+    return int(top[1:]) + 1 if top else 1
+
+
+def format_mpi(number: int) -> str:
+    return f"R{number:011d}"
+
+
+# ---------------------------------------------------------------------------
+# Registration (one at a time, and the bulk path that applies the same validation)
+# ---------------------------------------------------------------------------
+
+
+def do_register_resident(
+    actor: Actor | None, data: ResidentInput, *, today: dt.date | None = None
+) -> Resident:
+    """Validate, insert, audit and queue look-alike records as duplicate candidates."""
+    today = today or clock.today()
+    clean = clean_resident_fields(data, today=today, villages=_village_lookup([data.division_code]))
+    values = clean.values
+    if Resident.objects.filter(id_type=values["id_type"], id_number=values["id_number"]).exists():
+        raise DomainError("该证件号码已建档，一个证件只能对应一名居民", field="id_number")
+    household = None
+    if data.household_code:
+        household = Household.objects.filter(code=data.household_code).first()
+        if household is None:
+            raise DomainError(f"户编号 {data.household_code} 不存在", field="household_code")
+    now = clock.now()
+    for _attempt in range(5):
+        try:
+            with transaction.atomic():
+                resident = Resident.objects.create(
+                    mpi_id=format_mpi(_next_mpi_number()),
+                    household=household,
+                    created_at=now,
+                    updated_at=now,
+                    **values,
+                )
+            break
+        except IntegrityError as exc:
+            if "mpi_id" not in str(exc) and Resident.objects.filter(
+                id_type=values["id_type"], id_number=values["id_number"]
+            ).exists():
+                raise DomainError(
+                    "该证件号码已建档，一个证件只能对应一名居民", field="id_number"
+                ) from None
+    else:  # pragma: no cover - five collisions in a row
+        raise DomainError("主索引号分配冲突，请重试")
+    ctx = actor.audit_context() if actor else AuditContext.system()
+    do_record_audit(
+        ctx,
+        action=AuditAction.CREATE,
+        resource_type=RESOURCE,
+        resource_id=resident.mpi_id,
+        subject_resident_id=resident.pk,
+        basis=AccessBasis.DATA_ENTRY,
+        detail={"fields": sorted(values)},
+    )
+    do_find_duplicates_for(resident)
+    return resident
+
+
+@dataclass
+class BulkResult:
+    inserted: int = 0
+    rejected: list[tuple[int, dict[str, list[str]]]] = field(default_factory=list)
+
+
+def bulk_register_residents(
+    rows: Sequence[ResidentInput],
+    *,
+    today: dt.date,
+    now: dt.datetime,
+    first_mpi_number: int,
+    household_ids: dict[str, int] | None = None,
+    batch_size: int = 5000,
+) -> BulkResult:
+    """The generator's and importers' fast path: the same field validation, one bulk insert.
+
+    Rows that fail validation or repeat an existing document are rejected with their reasons;
+    the rest are inserted. The caller owns the transaction and writes one audit event.
+    """
+    villages = _village_lookup({r.division_code for r in rows})
+    household_ids = household_ids or {}
+    result = BulkResult()
+    seen: set[tuple[str, str]] = set()
+    pending: list[Resident] = []
+    number = first_mpi_number
+    for index, row in enumerate(rows):
+        try:
+            clean = clean_resident_fields(row, today=today, villages=villages)
+        except DomainError as exc:
+            result.rejected.append((index, exc.field_errors))
+            continue
+        key = (clean.values["id_type"], clean.values["id_number"])
+        if key in seen:
+            result.rejected.append((index, {"id_number": ["该证件号码在本批次中重复"]}))
+            continue
+        seen.add(key)
+        pending.append(
+            Resident(
+                mpi_id=format_mpi(number),
+                household_id=household_ids.get(row.household_code),
+                created_at=now,
+                updated_at=now,
+                **clean.values,
+            )
+        )
+        number += 1
+    existing = _existing_documents(seen)
+    if existing:
+        kept = []
+        for resident in pending:
+            if (resident.id_type, resident.id_number) in existing:
+                result.rejected.append((-1, {"id_number": [f"证件号码 {resident.id_number} 已建档"]}))
+            else:
+                kept.append(resident)
+        pending = kept
+    Resident.objects.bulk_create(pending, batch_size=batch_size)
+    result.inserted = len(pending)
+    return result
+
+
+def _existing_documents(keys: set[tuple[str, str]]) -> set[tuple[str, str]]:
+    found: set[tuple[str, str]] = set()
+    numbers = [n for _, n in keys]
+    for start in range(0, len(numbers), 900):
+        chunk = numbers[start : start + 900]
+        found.update(
+            Resident.objects.filter(id_number__in=chunk).values_list("id_type", "id_number")
+        )
+    return found & keys
+
+
+def do_create_household(code: str, division: Division, address: str) -> Household:
+    if division.level != DivisionLevel.VILLAGE:
+        raise DomainError("户必须登记在村（社区）", field="division_code")
+    if Household.objects.filter(code=code).exists():
+        raise DomainError(f"户编号 {code} 已存在", field="household_code")
+    return Household.objects.create(code=code, division=division, address=address)
+
+
+# ---------------------------------------------------------------------------
+# Duplicates
+# ---------------------------------------------------------------------------
+
+
+def do_find_duplicates_for(resident: Resident) -> list[DuplicateCandidate]:
+    """Queue every live record with the same name, birth date and village as a candidate."""
+    twins = Resident.objects.filter(
+        name=resident.name,
+        birth_date=resident.birth_date,
+        division_code=resident.division_code,
+        merged_into__isnull=True,
+    ).exclude(pk=resident.pk)
+    created = []
+    for twin in twins:
+        a, b = sorted([resident.pk, twin.pk])
+        candidate, was_created = DuplicateCandidate.objects.get_or_create(
+            resident_a_id=a,
+            resident_b_id=b,
+            defaults={"reason": "姓名、出生日期、现住村相同", "found_at": clock.now()},
+        )
+        if was_created:
+            created.append(candidate)
+    return created
+
+
+def do_scan_duplicates() -> int:
+    """Scan the whole index for look-alike groups (used after bulk loads); returns new pairs."""
+    from django.db.models import Count
+
+    groups = (
+        Resident.objects.filter(merged_into__isnull=True)
+        .values("name", "birth_date", "division_code")
+        .annotate(n=Count("id"))
+        .filter(n__gt=1)
+    )
+    created = 0
+    for group in groups:
+        ids = sorted(
+            Resident.objects.filter(
+                merged_into__isnull=True,
+                name=group["name"],
+                birth_date=group["birth_date"],
+                division_code=group["division_code"],
+            ).values_list("pk", flat=True)
+        )
+        for i, a in enumerate(ids):
+            for b in ids[i + 1 :]:
+                _, was_created = DuplicateCandidate.objects.get_or_create(
+                    resident_a_id=a,
+                    resident_b_id=b,
+                    defaults={"reason": "姓名、出生日期、现住村相同", "found_at": clock.now()},
+                )
+                created += int(was_created)
+    return created
+
+
+def _check_mpi_manager(actor: Actor, candidate: DuplicateCandidate) -> None:
+    if not access.can_manage_mpi(actor.role):
+        raise AccessDenied("只有县级管理员或机构管理员可以处理疑似重复记录")
+    if candidate.status != DuplicateStatus.OPEN:
+        raise DomainError("该疑似重复记录已处理", field="status")
+    for resident in (candidate.resident_a, candidate.resident_b):
+        if not actor.scope.covers_division(resident.division_code):
+            raise AccessDenied("疑似重复记录中的居民不在您的数据范围内")
+
+
+def do_merge_duplicate(
+    actor: Actor, candidate: DuplicateCandidate, survivor_id: int, note: str = ""
+) -> Resident:
+    """Merge the pair into ``survivor_id``: the other record points at it and stops being live."""
+    _check_mpi_manager(actor, candidate)
+    if survivor_id not in (candidate.resident_a_id, candidate.resident_b_id):
+        raise DomainError("保留的记录必须是这对记录之一", field="survivor")
+    retired_id = (
+        candidate.resident_b_id if survivor_id == candidate.resident_a_id else candidate.resident_a_id
+    )
+    now = clock.now()
+    updated = DuplicateCandidate.objects.filter(pk=candidate.pk, status=DuplicateStatus.OPEN).update(
+        status=DuplicateStatus.MERGED, decided_by=actor.user, decided_at=now, note=note[:200]
+    )
+    if updated != 1:
+        raise DomainError("该疑似重复记录已被他人处理", field="status")
+    Resident.objects.filter(pk=retired_id).update(merged_into_id=survivor_id, updated_at=now)
+    CareRelationship.objects.filter(resident_id=retired_id).update(resident_id=survivor_id)
+    # Other open candidates that involve the retired record are settled by this merge.
+    DuplicateCandidate.objects.filter(
+        Q(resident_a_id=retired_id) | Q(resident_b_id=retired_id), status=DuplicateStatus.OPEN
+    ).update(status=DuplicateStatus.MERGED, decided_by=actor.user, decided_at=now)
+    survivor = Resident.objects.get(pk=survivor_id)
+    do_record_audit(
+        actor.audit_context(),
+        action=AuditAction.MERGE,
+        resource_type=RESOURCE,
+        resource_id=survivor.mpi_id,
+        subject_resident_id=survivor_id,
+        basis=AccessBasis.DATA_ENTRY,
+        purpose=note,
+        detail={"retired_resident_id": retired_id, "candidate_id": candidate.pk},
+    )
+    return survivor
+
+
+def do_keep_apart(actor: Actor, candidate: DuplicateCandidate, note: str = "") -> None:
+    _check_mpi_manager(actor, candidate)
+    updated = DuplicateCandidate.objects.filter(pk=candidate.pk, status=DuplicateStatus.OPEN).update(
+        status=DuplicateStatus.KEPT_APART,
+        decided_by=actor.user,
+        decided_at=clock.now(),
+        note=note[:200],
+    )
+    if updated != 1:
+        raise DomainError("该疑似重复记录已被他人处理", field="status")
+    for resident_id in (candidate.resident_a_id, candidate.resident_b_id):
+        do_record_audit(
+            actor.audit_context(),
+            action=AuditAction.UPDATE,
+            resource_type="duplicate_candidate",
+            resource_id=candidate.pk,
+            subject_resident_id=resident_id,
+            basis=AccessBasis.DATA_ENTRY,
+            purpose=note,
+            detail={"decision": "kept_apart"},
+        )
+
+
+# ---------------------------------------------------------------------------
+# Care relationships and the audited read gate
+# ---------------------------------------------------------------------------
+
+
+def do_grant_care_relationship(
+    resident: Resident,
+    institution: Institution,
+    kind: str,
+    *,
+    source: str,
+    valid_from: dt.date,
+    valid_to: dt.date | None = None,
+    practitioner: Practitioner | None = None,
+    source_ref: str = "",
+) -> CareRelationship:
+    if kind not in AccessBasis.values or kind in (AccessBasis.BREAK_GLASS, AccessBasis.NONE):
+        raise DomainError(f"关系类型“{kind}”不能授予查阅权限", field="kind")
+    if valid_to is not None and valid_to < valid_from:
+        raise DomainError("结束日期不能早于开始日期", field="valid_to")
+    return CareRelationship.objects.create(
+        resident=resident,
+        institution=institution,
+        practitioner=practitioner,
+        kind=kind,
+        source=source,
+        source_ref=source_ref,
+        valid_from=valid_from,
+        valid_to=valid_to,
+    )
+
+
+def find_care_basis(actor: Actor, resident: Resident, today: dt.date) -> str | None:
+    """The care relationship that lets this actor read this resident today, if any."""
+    user = actor.user
+    if user.institution_id is None:
+        return None
+    if actor.role not in access.CLINICAL_ROLES | {Role.INSTITUTION_ADMIN, Role.COUNTY_ADMIN}:
+        return None
+    relation = (
+        CareRelationship.objects.filter(
+            resident=resident, institution_id=user.institution_id, valid_from__lte=today
+        )
+        .filter(Q(valid_to__isnull=True) | Q(valid_to__gte=today))
+        .filter(Q(practitioner__isnull=True) | Q(practitioner_id=user.practitioner_id))
+        .order_by("valid_from")
+        .first()
+    )
+    if relation is not None:
+        return relation.kind
+    if actor.role == Role.PUBLIC_HEALTH and (
+        resident.has_hypertension or resident.has_diabetes or resident.has_severe_mental_illness
+    ):
+        return AccessBasis.PUBLIC_HEALTH
+    return None
+
+
+def check_read_access(
+    actor: Actor, resident: Resident, *, today: dt.date, purpose: str = ""
+) -> str:
+    """Return the basis for reading ``resident``; raise AccessDenied (Chinese) otherwise."""
+    if not actor.scope.covers_division(resident.division_code):
+        raise AccessDenied("该居民不在您的数据范围内")
+    if actor.role in access.AGGREGATE_ROLES or actor.role in access.AUDIT_ROLES:
+        raise AccessDenied("您的角色只能查看去标识化的汇总数据，不能查看个人档案")
+    basis = find_care_basis(actor, resident, today)
+    if basis:
+        return basis
+    can_break = access.can_break_glass(actor.role) and not (
+        resident.is_sensitive and actor.role not in access.CLINICAL_ROLES
+    )
+    if purpose.strip() and can_break:
+        return AccessBasis.BREAK_GLASS
+    raise AccessDenied(
+        "您与该居民没有诊疗、签约、转诊或公共卫生服务关系"
+        + ("；如确需查阅，请填写查阅事由（将被审计复核）" if can_break else ""),
+        can_break_glass=can_break,
+    )
+
+
+def do_read_resident(
+    actor: Actor, mpi_id: str, *, purpose: str = "", today: dt.date | None = None
+) -> tuple[Resident, str]:
+    """The audited gate for a resident's detail: returns the record and the basis used.
+
+    A denied attempt is audited too, then AccessDenied is raised. A missing or merged record
+    is refused the same way as one outside the scope, so ids cannot be probed.
+    """
+    today = today or clock.today()
+    ctx = actor.audit_context()
+    resident = (
+        Resident.objects.select_related("division", "division__parent", "household")
+        .filter(mpi_id=mpi_id)
+        .first()
+    )
+    try:
+        if resident is None:
+            raise AccessDenied("该居民不在您的数据范围内")
+        basis = check_read_access(actor, resident, today=today, purpose=purpose)
+    except AccessDenied as exc:
+        do_record_audit(
+            ctx,
+            action=AuditAction.DENIED,
+            resource_type=RESOURCE,
+            resource_id=mpi_id[:64],
+            subject_resident_id=resident.pk if resident else None,
+            purpose=purpose,
+            detail={"reason": exc.reason},
+        )
+        raise
+    do_record_audit(
+        ctx,
+        action=AuditAction.READ,
+        resource_type=RESOURCE,
+        resource_id=resident.mpi_id,
+        subject_resident_id=resident.pk,
+        basis=basis,
+        purpose=purpose,
+    )
+    return resident, basis
+
+
+def do_reveal_field(actor: Actor, resident: Resident, field_name: str, basis: str) -> str:
+    """Show one full value (identity number or phone); an audited action of its own."""
+    if field_name not in ("id_number", "phone"):
+        raise DomainError("只能显示证件号码或电话的完整值", field="field")
+    do_record_audit(
+        actor.audit_context(),
+        action=AuditAction.REVEAL,
+        resource_type=RESOURCE,
+        resource_id=resident.mpi_id,
+        subject_resident_id=resident.pk,
+        basis=basis,
+        detail={"field": field_name},
+    )
+    return str(getattr(resident, field_name))

@@ -1,0 +1,1 @@
+"""Practitioners, titles, practice sites (多点执业)."""

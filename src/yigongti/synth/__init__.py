@@ -1,0 +1,1 @@
+"""Synthetic county generator: deterministic by seed, written through the domain services."""
