@@ -3,11 +3,14 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from yigongti.config.api import api
+
 admin.site.site_header = "医共体一体化管理平台 · 基础数据管理"
 admin.site.site_title = "医共体平台管理"
 admin.site.index_title = "基础数据"
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("api/v1/", api.urls),
     path("", include("yigongti.web.urls")),
 ]
