@@ -124,5 +124,6 @@ def authenticate_token(raw: str) -> ApiToken | None:
         .first()
     )
     if token is not None:
-        ApiToken.objects.filter(pk=token.pk).update(last_used_at=clock.now())
+        token.last_used_at = clock.now()
+        ApiToken.objects.filter(pk=token.pk).update(last_used_at=token.last_used_at)
     return token

@@ -169,3 +169,14 @@ class CareRelationship(models.Model):
         verbose_name = "诊疗/服务关系"
         verbose_name_plural = "诊疗/服务关系"
         indexes = [models.Index(fields=["resident", "institution"], name="care_rel_lookup")]
+
+
+class MpiCounter(models.Model):
+    """The last master-patient-index number handed out; locked while reserving a block."""
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1)
+    last = models.PositiveBigIntegerField(default=0)
+
+    class Meta:
+        verbose_name = "主索引号计数器"
+        verbose_name_plural = "主索引号计数器"

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import Max, Q
+from django.db.models import Q
 
 from yigongti.accounts import rules as access
 from yigongti.accounts.choices import Role
@@ -32,7 +32,13 @@ from yigongti.residents.choices import (
     Relation,
     Sex,
 )
-from yigongti.residents.models import CareRelationship, DuplicateCandidate, Household, Resident
+from yigongti.residents.models import (
+    CareRelationship,
+    DuplicateCandidate,
+    Household,
+    MpiCounter,
+    Resident,
+)
 from yigongti.staff.models import Practitioner
 
 RESOURCE = "resident"
@@ -162,9 +168,18 @@ def _village_lookup(codes: Iterable[str]) -> dict[str, Division]:
     }
 
 
-def _next_mpi_number() -> int:
-    top = Resident.objects.aggregate(m=Max("mpi_id"))["m"]
-    return int(top[1:]) + 1 if top else 1
+def reserve_mpi_numbers(count: int, *, at_least_after: int = 0) -> int:
+    """Reserve ``count`` consecutive MPI numbers; return the first.
+
+    The counter row is locked (``select_for_update``) so concurrent registrations never get the
+    same number; on SQLite the IMMEDIATE transaction serialises writers already.
+    """
+    with transaction.atomic():
+        counter, _ = MpiCounter.objects.select_for_update().get_or_create(id=1)
+        first = max(counter.last, at_least_after) + 1
+        counter.last = first + count - 1
+        counter.save(update_fields=["last"])
+    return first
 
 
 def format_mpi(number: int) -> str:
@@ -191,26 +206,18 @@ def do_register_resident(
         if household is None:
             raise DomainError(f"户编号 {data.household_code} 不存在", field="household_code")
     now = clock.now()
-    for _attempt in range(5):
-        try:
-            with transaction.atomic():
-                resident = Resident.objects.create(
-                    mpi_id=format_mpi(_next_mpi_number()),
-                    household=household,
-                    created_at=now,
-                    updated_at=now,
-                    **values,
-                )
-            break
-        except IntegrityError as exc:
-            if "mpi_id" not in str(exc) and Resident.objects.filter(
-                id_type=values["id_type"], id_number=values["id_number"]
-            ).exists():
-                raise DomainError(
-                    "该证件号码已建档，一个证件只能对应一名居民", field="id_number"
-                ) from None
-    else:  # pragma: no cover - five collisions in a row
-        raise DomainError("主索引号分配冲突，请重试")
+    try:
+        with transaction.atomic():
+            resident = Resident.objects.create(
+                mpi_id=format_mpi(reserve_mpi_numbers(1)),
+                household=household,
+                created_at=now,
+                updated_at=now,
+                **values,
+            )
+    except IntegrityError:
+        # A concurrent registration of the same document won the race (unique constraint).
+        raise DomainError("该证件号码已建档，一个证件只能对应一名居民", field="id_number") from None
     ctx = actor.audit_context() if actor else AuditContext.system()
     do_record_audit(
         ctx,
@@ -236,7 +243,7 @@ def bulk_register_residents(
     *,
     today: dt.date,
     now: dt.datetime,
-    first_mpi_number: int,
+    first_mpi_number: int | None = None,
     household_ids: dict[str, int] | None = None,
     batch_size: int = 5000,
 ) -> BulkResult:
@@ -249,8 +256,7 @@ def bulk_register_residents(
     household_ids = household_ids or {}
     result = BulkResult()
     seen: set[tuple[str, str]] = set()
-    pending: list[Resident] = []
-    number = first_mpi_number
+    cleaned: list[tuple[int, ResidentInput, CleanResident]] = []
     for index, row in enumerate(rows):
         try:
             clean = clean_resident_fields(row, today=today, villages=villages)
@@ -262,6 +268,17 @@ def bulk_register_residents(
             result.rejected.append((index, {"id_number": ["该证件号码在本批次中重复"]}))
             continue
         seen.add(key)
+        cleaned.append((index, row, clean))
+    existing = _existing_documents(seen)
+    fresh = sum(1 for _, _, c in cleaned if (c.values["id_type"], c.values["id_number"]) not in existing)
+    # ``first_mpi_number`` is a lower bound: the block always comes from the shared counter.
+    number = reserve_mpi_numbers(fresh, at_least_after=(first_mpi_number or 1) - 1)
+    pending: list[Resident] = []
+    for index, row, clean in cleaned:
+        key = (clean.values["id_type"], clean.values["id_number"])
+        if key in existing:
+            result.rejected.append((index, {"id_number": [f"证件号码 {key[1]} 已建档"]}))
+            continue
         pending.append(
             Resident(
                 mpi_id=format_mpi(number),
@@ -272,15 +289,7 @@ def bulk_register_residents(
             )
         )
         number += 1
-    existing = _existing_documents(seen)
-    if existing:
-        kept = []
-        for resident in pending:
-            if (resident.id_type, resident.id_number) in existing:
-                result.rejected.append((-1, {"id_number": [f"证件号码 {resident.id_number} 已建档"]}))
-            else:
-                kept.append(resident)
-        pending = kept
+    result.rejected.sort(key=lambda item: item[0])
     Resident.objects.bulk_create(pending, batch_size=batch_size)
     result.inserted = len(pending)
     return result

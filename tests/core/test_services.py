@@ -1,0 +1,106 @@
+"""The audit log: append-only guards, chain verification against the database, parameters."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.db import DatabaseError, connection, transaction
+
+from yigongti.core.choices import AccessBasis, AuditAction
+from yigongti.core.models import AppendOnlyError, AuditEvent, PolicyParameter
+from yigongti.core.queries import get_parameter, list_audit_events, verify_audit_chain
+from yigongti.core.services import AuditContext, do_load_default_parameters, do_record_audit
+
+CTX = AuditContext(user_id=None, username="tester", role="auditor", institution_code="QH0001")
+
+
+def record(n: int) -> list[AuditEvent]:
+    return [
+        do_record_audit(
+            CTX,
+            action=AuditAction.READ,
+            resource_type="resident",
+            resource_id=f"R{i}",
+            subject_resident_id=i,
+            basis=AccessBasis.BREAK_GLASS,
+            purpose="测试",
+            detail={"i": i},
+            at=dt.datetime(2025, 1, 1, 0, 0, i, tzinfo=dt.UTC),
+        )
+        for i in range(1, n + 1)
+    ]
+
+
+@pytest.mark.django_db
+class TestAuditLog:
+    def test_events_are_chained(self) -> None:
+        events = record(3)
+        assert [e.seq for e in events] == [1, 2, 3]
+        assert events[0].prev_hash == "0" * 64
+        assert events[1].prev_hash == events[0].hash
+        assert verify_audit_chain().ok and verify_audit_chain().checked == 3
+
+    def test_model_refuses_update_and_delete(self) -> None:
+        event = record(1)[0]
+        event.purpose = "改"
+        with pytest.raises(AppendOnlyError, match="只能追加"):
+            event.save()
+        with pytest.raises(AppendOnlyError):
+            event.delete()
+        with pytest.raises(AppendOnlyError):
+            AuditEvent.objects.filter(pk=event.pk).update(purpose="改")
+        with pytest.raises(AppendOnlyError):
+            AuditEvent.objects.all().delete()
+        assert AuditEvent.objects.get().purpose == "测试"
+
+    def test_tampering_in_the_database_is_detected(self) -> None:
+        record(4)
+        if connection.vendor == "postgresql":
+            # The trigger refuses the update outright.
+            with pytest.raises(DatabaseError), transaction.atomic(), connection.cursor() as cur:
+                cur.execute("UPDATE core_auditevent SET purpose = 'x' WHERE seq = 2")
+            assert verify_audit_chain().ok
+            return
+        with connection.cursor() as cur:
+            cur.execute("UPDATE core_auditevent SET purpose = '改过的事由' WHERE seq = 2")
+        verdict = verify_audit_chain()
+        assert (verdict.ok, verdict.first_bad_seq, verdict.checked) == (False, 2, 1)
+
+    def test_filters(self) -> None:
+        record(3)
+        do_record_audit(
+            AuditContext(user_id=None, username="other"),
+            action=AuditAction.DENIED,
+            resource_type="resident",
+            subject_resident_id=2,
+        )
+        assert list_audit_events(username="other").count() == 1
+        assert list_audit_events(action=AuditAction.READ).count() == 3
+        assert list_audit_events(resident_id=2).count() == 2
+        assert list_audit_events(date_from=dt.date(2025, 1, 2)).count() == 1
+
+
+@pytest.mark.django_db
+class TestParameters:
+    def test_defaults_load_once(self) -> None:
+        first = do_load_default_parameters()
+        assert first == PolicyParameter.objects.count() > 0
+        assert do_load_default_parameters() == 0
+
+    def test_database_version_overrides_default_for_its_region_and_date(self) -> None:
+        assert get_parameter("audit.retention_days", dt.date(2025, 1, 1), "439901") == 184
+        PolicyParameter.objects.create(
+            key="audit.retention_days",
+            region_code="4399",
+            effective_from=dt.date(2025, 6, 1),
+            value=365,
+            source="青禾市卫健委规定（测试）",
+        )
+        assert get_parameter("audit.retention_days", dt.date(2025, 5, 31), "439901") == 184
+        assert get_parameter("audit.retention_days", dt.date(2025, 6, 1), "439901") == 365
+        assert get_parameter("audit.retention_days", dt.date(2025, 6, 1), "110105") == 184
+
+    def test_unknown_parameter(self) -> None:
+        with pytest.raises(KeyError, match="没有生效的取值"):
+            get_parameter("no.such", dt.date(2025, 1, 1))
