@@ -12,7 +12,7 @@ import tempfile
 os.environ.setdefault("YIGONGTI_PROFILE", "test")
 os.environ.setdefault("YIGONGTI_DATA_DIR", tempfile.mkdtemp(prefix="yigongti-test-"))
 
-import pytest  # noqa: E402
+import pytest
 
 
 @pytest.fixture

@@ -23,7 +23,9 @@ class TestScopeResolution:
 
     def test_subtree_covers_children(self) -> None:
         scope = rules.resolve_scope(
-            ScopeKind.SUBTREE, institution_path="QH0001/QH1002/", institution_service_prefix="439901002"
+            ScopeKind.SUBTREE,
+            institution_path="QH0001/QH1002/",
+            institution_service_prefix="439901002",
         )
         assert scope.covers_institution("QH0001/QH1002/QH2003/")
         assert not scope.covers_institution("QH0001/QH1001/")

@@ -16,7 +16,11 @@ GOOD_KEY = "k" * 40
 
 def test_demo_needs_no_variables() -> None:
     settings = load({})
-    assert (settings.profile, settings.secret_key, settings.database_url) == ("demo", DEMO_SECRET_KEY, "")
+    assert (settings.profile, settings.secret_key, settings.database_url) == (
+        "demo",
+        DEMO_SECRET_KEY,
+        "",
+    )
     assert settings.debug is False
     assert settings.sqlite_path.name == "yigongti.sqlite3"
 
@@ -44,7 +48,10 @@ def test_production_with_everything() -> None:
             "生产环境必须设置 YIGONGTI_DATABASE_URL",
         ),
         ({"YIGONGTI_SECRET_KEY": "short"}, "YIGONGTI_SECRET_KEY 至少需要 32 个字符"),
-        ({"YIGONGTI_DATABASE_URL": "mysql://x/y"}, "只支持 sqlite:// 或 postgresql://，当前为“mysql”"),
+        (
+            {"YIGONGTI_DATABASE_URL": "mysql://x/y"},
+            "只支持 sqlite:// 或 postgresql://，当前为“mysql”",
+        ),
         ({"YIGONGTI_DEBUG": "maybe"}, "环境变量 YIGONGTI_DEBUG 的值“maybe”无效"),
         (
             {
@@ -56,7 +63,10 @@ def test_production_with_everything() -> None:
             "生产环境不能开启 YIGONGTI_DEBUG",
         ),
         ({"YIGONGTI_LOGIN_FAILURE_LIMIT": "abc"}, "YIGONGTI_LOGIN_FAILURE_LIMIT 的值“abc”不是整数"),
-        ({"YIGONGTI_LOGIN_FAILURE_LIMIT": "0"}, "YIGONGTI_LOGIN_FAILURE_LIMIT 必须在 1 到 100 之间，当前为 0"),
+        (
+            {"YIGONGTI_LOGIN_FAILURE_LIMIT": "0"},
+            "YIGONGTI_LOGIN_FAILURE_LIMIT 必须在 1 到 100 之间，当前为 0",
+        ),
     ],
 )
 def test_refusals(env: dict[str, str], message: str) -> None:

@@ -28,7 +28,12 @@ class TestMasking:
 
     @pytest.mark.parametrize(
         ("value", "masked"),
-        [("13812345678", "138****5678"), ("0731-84561234", "0731-****1234"), ("", ""), ("123", "***")],
+        [
+            ("13812345678", "138****5678"),
+            ("0731-84561234", "0731-****1234"),
+            ("", ""),
+            ("123", "***"),
+        ],
     )
     def test_phone(self, value: str, masked: str) -> None:
         assert rules.mask_phone(value) == masked
@@ -93,9 +98,10 @@ class TestAuditChain:
     def test_timezone_does_not_change_the_hash(self) -> None:
         utc = dt.datetime(2025, 1, 1, 0, 0, tzinfo=dt.UTC)
         shanghai = utc.astimezone(dt.timezone(dt.timedelta(hours=8)))
-        assert _event(1, rules.GENESIS_HASH, occurred_at=utc)["hash"] == _event(
-            1, rules.GENESIS_HASH, occurred_at=shanghai
-        )["hash"]
+        assert (
+            _event(1, rules.GENESIS_HASH, occurred_at=utc)["hash"]
+            == _event(1, rules.GENESIS_HASH, occurred_at=shanghai)["hash"]
+        )
 
     def test_intact_chain_verifies(self) -> None:
         assert rules.verify_chain(_chain(5)) == rules.ChainVerdict(True, 5)

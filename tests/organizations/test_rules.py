@@ -53,7 +53,9 @@ def test_levels() -> None:
         rules.check_level(T.COMMUNITY_HEALTH_STATION, L.SECONDARY)
 
 
-@pytest.mark.parametrize(("code", "ok"), [("QH0001", True), ("qh1001", True), ("Q1", False), ("QH 1", False)])
+@pytest.mark.parametrize(
+    ("code", "ok"), [("QH0001", True), ("qh1001", True), ("Q1", False), ("QH 1", False)]
+)
 def test_codes(code: str, ok: bool) -> None:
     if ok:
         assert rules.check_code(code) == code.upper()

@@ -51,7 +51,9 @@ class TestMedcomTree:
         assert clinic.affiliations.count() == 2
 
     def test_subtree_listing(self, world) -> None:
-        codes = list(list_institutions(within_paths=["QH0001/QH1002/"]).values_list("code", flat=True))
+        codes = list(
+            list_institutions(within_paths=["QH0001/QH1002/"]).values_list("code", flat=True)
+        )
         assert codes == ["QH1002", "QH2002", "QH2003"]
         assert list(list_institutions(within_paths=[]).values_list("code", flat=True)) == []
 

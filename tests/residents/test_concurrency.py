@@ -36,7 +36,7 @@ def run_concurrently(n: int, work: Callable[[int], Any]) -> list[Any]:
             barrier.wait(timeout=30)
             with transaction.atomic():
                 results[i] = work(i)
-        except Exception as exc:  # noqa: BLE001 - collected for the assertions
+        except Exception as exc:
             results[i] = exc
         finally:
             connections.close_all()
@@ -78,7 +78,10 @@ def test_concurrency_same_identity_number_registers_once(pg_world) -> None:
     refused = [r for r in results if isinstance(r, DomainError)]
     assert len(created) == 1, results
     assert len(refused) == 5, results
-    assert all(e.field_errors == {"id_number": ["该证件号码已建档，一个证件只能对应一名居民"]} for e in refused)
+    assert all(
+        e.field_errors == {"id_number": ["该证件号码已建档，一个证件只能对应一名居民"]}
+        for e in refused
+    )
     assert Resident.objects.count() == before + 1
 
 
@@ -106,7 +109,9 @@ def test_concurrency_audit_chain_stays_contiguous(pg_world) -> None:
     def append(i: int) -> list[int]:
         ctx = AuditContext(user_id=None, username=f"t{i}")
         return [
-            do_record_audit(ctx, action=AuditAction.READ, resource_type="resident", resource_id=str(j)).seq
+            do_record_audit(
+                ctx, action=AuditAction.READ, resource_type="resident", resource_id=str(j)
+            ).seq
             for j in range(10)
         ]
 

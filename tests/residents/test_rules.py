@@ -24,7 +24,10 @@ class TestParseIdNumber:
         # The GB 11643 worked example: 11010519491231002X (female, 1949-12-31, 110105).
         info = rules.parse_id_number("11010519491231002X")
         assert info == rules.IdInfo(
-            number="11010519491231002X", birth_date=dt.date(1949, 12, 31), sex="F", area_code="110105"
+            number="11010519491231002X",
+            birth_date=dt.date(1949, 12, 31),
+            sex="F",
+            area_code="110105",
         )
 
     def test_lower_case_x_is_accepted_and_normalised(self) -> None:
@@ -103,7 +106,9 @@ def valid_ids(draw: st.DrawFn) -> tuple[str, dt.date, int, str]:
 class TestIdProperties:
     @given(valid_ids())
     @settings(max_examples=300, deadline=None)
-    def test_every_well_formed_number_parses_back(self, case: tuple[str, dt.date, int, str]) -> None:
+    def test_every_well_formed_number_parses_back(
+        self, case: tuple[str, dt.date, int, str]
+    ) -> None:
         number, birth, seq, area = case
         info = rules.parse_id_number(number, today=TODAY)
         assert info.number == number
@@ -111,13 +116,17 @@ class TestIdProperties:
         assert info.area_code == area
         assert info.sex == ("M" if seq % 2 == 1 else "F")
 
-    @given(valid_ids(), st.integers(min_value=0, max_value=16), st.integers(min_value=1, max_value=9))
+    @given(
+        valid_ids(), st.integers(min_value=0, max_value=16), st.integers(min_value=1, max_value=9)
+    )
     @settings(max_examples=300, deadline=None)
     def test_any_single_digit_change_is_caught(
         self, case: tuple[str, dt.date, int, str], position: int, delta: int
     ) -> None:
         number = case[0]
-        changed = number[:position] + str((int(number[position]) + delta) % 10) + number[position + 1 :]
+        changed = (
+            number[:position] + str((int(number[position]) + delta) % 10) + number[position + 1 :]
+        )
         with pytest.raises(ValueError):
             # MOD 11-2 detects every single-digit substitution: the parse must fail somewhere
             # (check digit, date, or province), never return a different person.
@@ -166,9 +175,13 @@ class TestOtherDocuments:
             rules.check_document(IdType.FOREIGN_PERMANENT, first17 + wrong)
 
     def test_foreign_permanent_old_format(self) -> None:
-        assert rules.check_document(IdType.FOREIGN_PERMANENT, "usa110012345678") == "USA110012345678"
+        assert (
+            rules.check_document(IdType.FOREIGN_PERMANENT, "usa110012345678") == "USA110012345678"
+        )
 
-    @pytest.mark.parametrize(("value", "ok"), [("E12345678", True), ("ab1", False), ("A" * 18, False)])
+    @pytest.mark.parametrize(
+        ("value", "ok"), [("E12345678", True), ("ab1", False), ("A" * 18, False)]
+    )
     def test_passport(self, value: str, ok: bool) -> None:
         if ok:
             assert rules.check_document(IdType.PASSPORT, value) == value
@@ -203,7 +216,7 @@ class TestPhone:
 
     @pytest.mark.parametrize("text", ["12812345678", "1381234567", "138123456789", "abc", "110"])
     def test_refused(self, text: str) -> None:
-        with pytest.raises(ValueError, match="电话号码“.*”格式错误"):
+        with pytest.raises(ValueError, match=r"电话号码“.*”格式错误"):
             rules.normalise_phone(text)
 
 

@@ -68,9 +68,7 @@ class TestRegister:
         )
 
     def test_legacy_15_digit_is_stored_as_18(self, world) -> None:
-        resident = do_register_resident(
-            None, valid_input(id_number="439901620704002"), today=TODAY
-        )
+        resident = do_register_resident(None, valid_input(id_number="439901620704002"), today=TODAY)
         assert resident.id_number == "43990119620704002" + check_digit("43990119620704002")
 
     def test_minor_is_sensitive(self, world) -> None:
@@ -171,7 +169,9 @@ class TestBulk:
         assert [index for index, _ in result.rejected] == [1, 2, 3]
         assert result.rejected[1][1] == {"id_number": ["该证件号码在本批次中重复"]}
         assert result.rejected[2][1] == {"id_number": ["证件号码 439901195103150033 已建档"]}
-        assert sorted(Resident.objects.filter(mpi_id__gte="R00000000100").values_list("mpi_id", "name")) == [
+        assert sorted(
+            Resident.objects.filter(mpi_id__gte="R00000000100").values_list("mpi_id", "name")
+        ) == [
             ("R00000000100", "刘桂兰"),
             ("R00000000101", "刘五"),
         ]
@@ -204,7 +204,11 @@ class TestDuplicates:
         twin = self._twin(world)
         original = world.residents["elderly_patient"]
         do_grant_care_relationship(
-            twin, world.institutions["thc_hekou"], AccessBasis.TREATING, source="test", valid_from=TODAY
+            twin,
+            world.institutions["thc_hekou"],
+            AccessBasis.TREATING,
+            source="test",
+            valid_from=TODAY,
         )
         candidate = DuplicateCandidate.objects.get()
         survivor = do_merge_duplicate(actor_for("county_admin"), candidate, original.pk, "同一人")
@@ -257,7 +261,9 @@ class TestReadGate:
     )
     def test_allowed(self, world, actor_for, persona: str, purpose: str, basis: str) -> None:
         patient = world.residents["elderly_patient"]
-        resident, used = do_read_resident(actor_for(persona), patient.mpi_id, purpose=purpose, today=TODAY)
+        resident, used = do_read_resident(
+            actor_for(persona), patient.mpi_id, purpose=purpose, today=TODAY
+        )
         assert resident.pk == patient.pk and used == basis
         event = AuditEvent.objects.order_by("-seq").first()
         assert (event.action, event.basis, event.subject_resident_id, event.purpose) == (
@@ -275,7 +281,12 @@ class TestReadGate:
             ("auditor", "", "您的角色只能查看去标识化的汇总数据，不能查看个人档案", False),
             ("centre_staff", "", "您的角色只能查看去标识化的汇总数据，不能查看个人档案", False),
             ("pharmacist", "x", "您的角色只能查看去标识化的汇总数据，不能查看个人档案", False),
-            ("insurance_reviewer", "", "您的角色只能查看去标识化的汇总数据，不能查看个人档案", False),
+            (
+                "insurance_reviewer",
+                "",
+                "您的角色只能查看去标识化的汇总数据，不能查看个人档案",
+                False,
+            ),
             (
                 "county_admin",
                 "",
@@ -322,13 +333,21 @@ class TestReadGate:
         with pytest.raises(AccessDenied) as exc:
             do_read_resident(actor_for("county_admin"), patient.mpi_id, purpose="抽查", today=TODAY)
         assert exc.value.can_break_glass is False
-        _, basis = do_read_resident(actor_for("hekou_doctor"), patient.mpi_id, purpose="急诊", today=TODAY)
+        _, basis = do_read_resident(
+            actor_for("hekou_doctor"), patient.mpi_id, purpose="急诊", today=TODAY
+        )
         assert basis == AccessBasis.BREAK_GLASS
 
-    def test_treating_relationship_of_another_institution_does_not_help(self, world, actor_for) -> None:
+    def test_treating_relationship_of_another_institution_does_not_help(
+        self, world, actor_for
+    ) -> None:
         patient = world.residents["elderly_patient"]
         do_grant_care_relationship(
-            patient, world.institutions["thc_chengguan"], AccessBasis.TREATING, source="t", valid_from=TODAY
+            patient,
+            world.institutions["thc_chengguan"],
+            AccessBasis.TREATING,
+            source="t",
+            valid_from=TODAY,
         )
         with pytest.raises(AccessDenied, match="不在您的数据范围内"):
             do_read_resident(actor_for("township_doctor"), patient.mpi_id, today=TODAY)
@@ -350,10 +369,17 @@ def test_care_relationship_refusals(world) -> None:
     patient = world.residents["elderly_patient"]
     inst = world.institutions["thc_hekou"]
     with pytest.raises(DomainError, match="不能授予查阅权限"):
-        do_grant_care_relationship(patient, inst, AccessBasis.BREAK_GLASS, source="x", valid_from=TODAY)
+        do_grant_care_relationship(
+            patient, inst, AccessBasis.BREAK_GLASS, source="x", valid_from=TODAY
+        )
     with pytest.raises(DomainError, match="结束日期不能早于开始日期"):
         do_grant_care_relationship(
-            patient, inst, AccessBasis.TREATING, source="x", valid_from=TODAY, valid_to=dt.date(2025, 1, 1)
+            patient,
+            inst,
+            AccessBasis.TREATING,
+            source="x",
+            valid_from=TODAY,
+            valid_to=dt.date(2025, 1, 1),
         )
 
 

@@ -54,9 +54,9 @@ class TestPractitioners:
         doc = world.practitioners["cardiologist"]
         assert doc.sites.count() == 2
         do_add_practice_site(doc, world.institutions["thc_chengguan"], START, make_primary=True)
-        assert list(doc.sites.filter(is_primary=True).values_list("institution__code", flat=True)) == [
-            "QH1001"
-        ]
+        assert list(
+            doc.sites.filter(is_primary=True).values_list("institution__code", flat=True)
+        ) == ["QH1001"]
         with pytest.raises(DomainError, match="已在"):
             do_add_practice_site(doc, world.institutions["thc_chengguan"], START)
 
@@ -72,7 +72,9 @@ class TestPractitioners:
             list_practitioners(within_paths=["QH0001/QH1002/"]).values_list("name", flat=True)
         ) == ["陈立", "周卫民", "王建国"]
         assert list(
-            list_practitioners(title_grade=TitleGrade.ASSOCIATE_SENIOR).values_list("name", flat=True)
+            list_practitioners(title_grade=TitleGrade.ASSOCIATE_SENIOR).values_list(
+                "name", flat=True
+            )
         ) == ["李心远"]
         counts = count_by_institution()
         assert counts[world.lead_hospital.pk] == 2

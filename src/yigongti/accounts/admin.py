@@ -16,7 +16,7 @@ class UserAdmin(BaseUserAdmin):
     search_fields = ("username", "display_name")
     raw_id_fields = ("institution", "practitioner", "scope_medcom", "scope_division")
     fieldsets = (
-        *BaseUserAdmin.fieldsets,
+        *(BaseUserAdmin.fieldsets or ()),
         (
             "机构与数据范围",
             {

@@ -110,3 +110,6 @@ class LoginFailure(models.Model):
     class Meta:
         verbose_name = "登录失败记录"
         verbose_name_plural = "登录失败记录"
+
+    def __str__(self) -> str:
+        return f"{self.username} @ {self.occurred_at:%Y-%m-%d %H:%M}"

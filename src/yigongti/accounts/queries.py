@@ -72,9 +72,7 @@ def get_scope(user: User) -> rules.Scope:
         if medcom_id is None:
             return rules.EMPTY_SCOPE
         paths, prefixes = _medcom_roots([medcom_id])
-        return rules.resolve_scope(
-            kind, medcom_root_paths=paths, medcom_division_prefixes=prefixes
-        )
+        return rules.resolve_scope(kind, medcom_root_paths=paths, medcom_division_prefixes=prefixes)
     if kind == ScopeKind.REGION:
         region = user.scope_division
         if region is None:
@@ -95,9 +93,13 @@ def get_scope(user: User) -> rules.Scope:
     )
 
 
-def get_actor(user: User, role: str | None = None, *, client_ip: str = "", channel: str = "web") -> Actor:
+def get_actor(
+    user: User, role: str | None = None, *, client_ip: str = "", channel: str = "web"
+) -> Actor:
     """The actor for ``user`` in ``role`` (their first role when not given or not held)."""
     roles = list_roles(user)
     if role not in roles:
         role = roles[0] if roles else ""
-    return Actor(user=user, role=role or "", scope=get_scope(user), client_ip=client_ip, channel=channel)
+    return Actor(
+        user=user, role=role or "", scope=get_scope(user), client_ip=client_ip, channel=channel
+    )

@@ -27,8 +27,7 @@ def _bool(name: str, raw: str) -> bool:
     if lowered in {"0", "false", "no", "off", ""}:
         return False
     raise SettingsError(
-        f"环境变量 {name} 的值“{raw}”无效：只能是 true/false/1/0 "
-        f"({name}={raw!r} is not a boolean)"
+        f"环境变量 {name} 的值“{raw}”无效：只能是 true/false/1/0 ({name}={raw!r} is not a boolean)"
     )
 
 
@@ -97,7 +96,7 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
             )
         kwargs["secure_cookies"] = True
     if secret_key is not None and secret_key != "":
-        if len(secret_key) < 32 or secret_key == DEMO_SECRET_KEY and profile == "production":
+        if len(secret_key) < 32 or (secret_key == DEMO_SECRET_KEY and profile == "production"):
             raise SettingsError(
                 "YIGONGTI_SECRET_KEY 至少需要 32 个字符且不能使用演示密钥 "
                 "(YIGONGTI_SECRET_KEY must be at least 32 characters and not the demo key)"

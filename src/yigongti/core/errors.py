@@ -24,7 +24,7 @@ class DomainError(Exception):
         return "；".join(parts)
 
 
-class AccessDenied(Exception):  # noqa: N818 - reads better at call sites than AccessDeniedError
+class AccessDenied(Exception):
     """The caller may not see or change this record; the reason is in Chinese."""
 
     def __init__(self, reason: str, *, can_break_glass: bool = False):

@@ -88,6 +88,9 @@ class AuditChainHead(models.Model):
         verbose_name = "审计链头"
         verbose_name_plural = "审计链头"
 
+    def __str__(self) -> str:
+        return f"审计链头 #{self.last_seq}"
+
 
 class PolicyParameter(models.Model):
     """A versioned policy value: a rule looks it up for the date of the event it judges."""

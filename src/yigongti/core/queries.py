@@ -38,8 +38,8 @@ def verify_audit_chain(batch_size: int = 5000) -> rules.ChainVerdict:
     fields = ["seq", "prev_hash", "hash", *rules.AUDIT_HASH_FIELDS]
 
     def stream() -> Any:
-        yield from AuditEvent.objects.order_by("seq").values(*fields).iterator(
-            chunk_size=batch_size
+        yield from (
+            AuditEvent.objects.order_by("seq").values(*fields).iterator(chunk_size=batch_size)
         )
 
     return rules.verify_chain(stream())

@@ -28,9 +28,7 @@ _ALLOWED_LINKS: dict[str, frozenset[str]] = {
 }
 
 _CHILD_TYPES: dict[str, frozenset[str]] = {
-    TreeLink.ROOT: frozenset(
-        {InstitutionType.GENERAL_HOSPITAL, InstitutionType.TCM_HOSPITAL}
-    ),
+    TreeLink.ROOT: frozenset({InstitutionType.GENERAL_HOSPITAL, InstitutionType.TCM_HOSPITAL}),
     TreeLink.COUNTY_MEMBER: frozenset(
         {
             InstitutionType.GENERAL_HOSPITAL,

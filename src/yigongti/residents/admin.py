@@ -19,7 +19,7 @@ class DuplicateCandidateAdmin(admin.ModelAdmin):
     list_filter = ("status",)
     readonly_fields = [f.name for f in DuplicateCandidate._meta.fields]
 
-    def has_add_permission(self, request):  # type: ignore[no-untyped-def]
+    def has_add_permission(self, request):
         return False
 
 

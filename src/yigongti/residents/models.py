@@ -51,7 +51,10 @@ class Resident(models.Model):
     ethnicity = models.CharField("民族", max_length=16, default="汉族")
     phone = models.CharField("联系电话", max_length=20, blank=True)
     division = models.ForeignKey(
-        Division, on_delete=models.PROTECT, related_name="residents", verbose_name="现住址（村/社区）"
+        Division,
+        on_delete=models.PROTECT,
+        related_name="residents",
+        verbose_name="现住址（村/社区）",
     )
     division_code = models.CharField("区划代码", max_length=12, db_index=True)
     address_detail = models.CharField("详细地址", max_length=200, blank=True)
@@ -129,12 +132,17 @@ class DuplicateCandidate(models.Model):
         verbose_name = "疑似重复记录"
         verbose_name_plural = "疑似重复记录"
         constraints = [
-            models.UniqueConstraint(fields=["resident_a", "resident_b"], name="duplicate_pair_unique"),
+            models.UniqueConstraint(
+                fields=["resident_a", "resident_b"], name="duplicate_pair_unique"
+            ),
             models.CheckConstraint(
                 condition=models.Q(resident_a__lt=models.F("resident_b")),
                 name="duplicate_pair_ordered",
             ),
         ]
+
+    def __str__(self) -> str:
+        return f"疑似重复 {self.resident_a_id}/{self.resident_b_id}"
 
 
 class CareRelationship(models.Model):
@@ -170,6 +178,9 @@ class CareRelationship(models.Model):
         verbose_name_plural = "诊疗/服务关系"
         indexes = [models.Index(fields=["resident", "institution"], name="care_rel_lookup")]
 
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.resident_id}@{self.institution_id}"
+
 
 class MpiCounter(models.Model):
     """The last master-patient-index number handed out; locked while reserving a block."""
@@ -180,3 +191,6 @@ class MpiCounter(models.Model):
     class Meta:
         verbose_name = "主索引号计数器"
         verbose_name_plural = "主索引号计数器"
+
+    def __str__(self) -> str:
+        return f"主索引号已分配至 {self.last}"

@@ -64,7 +64,9 @@ def masked_row(resident: Resident) -> dict[str, str]:
     }
 
 
-def list_duplicate_candidates(actor: Actor, status: str = DuplicateStatus.OPEN) -> QuerySet[DuplicateCandidate]:
+def list_duplicate_candidates(
+    actor: Actor, status: str = DuplicateStatus.OPEN
+) -> QuerySet[DuplicateCandidate]:
     residents = scoped_residents(actor).values("pk")
     return (
         DuplicateCandidate.objects.filter(status=status, resident_a__in=residents)
@@ -82,4 +84,6 @@ def count_by_village(prefixes: list[str] | None = None) -> dict[str, int]:
         for prefix in prefixes:
             cond |= Q(division_code__startswith=prefix)
         qs = qs.filter(cond)
-    return dict(qs.values_list("division_code").annotate(n=Count("id")).values_list("division_code", "n"))
+    return dict(
+        qs.values_list("division_code").annotate(n=Count("id")).values_list("division_code", "n")
+    )

@@ -56,7 +56,10 @@ class PracticeSite(models.Model):
         Practitioner, on_delete=models.CASCADE, related_name="sites", verbose_name="人员"
     )
     institution = models.ForeignKey(
-        Institution, on_delete=models.PROTECT, related_name="practice_sites", verbose_name="执业机构"
+        Institution,
+        on_delete=models.PROTECT,
+        related_name="practice_sites",
+        verbose_name="执业机构",
     )
     is_primary = models.BooleanField("主要执业机构", default=False)
     start_date = models.DateField("开始日期")

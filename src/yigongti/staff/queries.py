@@ -38,4 +38,6 @@ def count_by_institution(institution_ids: list[int] | None = None) -> dict[int, 
     qs = Practitioner.objects.filter(is_active=True)
     if institution_ids is not None:
         qs = qs.filter(employer_id__in=institution_ids)
-    return dict(qs.values_list("employer_id").annotate(n=Count("id")).values_list("employer_id", "n"))
+    return dict(
+        qs.values_list("employer_id").annotate(n=Count("id")).values_list("employer_id", "n")
+    )

@@ -41,10 +41,14 @@ def check_practitioner(
         PracticeCategory.NONE,
         "",
     ):
-        if not (profession == Profession.VILLAGE_DOCTOR and practice_category in (
-            PracticeCategory.CLINICAL,
-            PracticeCategory.TCM,
-        )):
+        if not (
+            profession == Profession.VILLAGE_DOCTOR
+            and practice_category
+            in (
+                PracticeCategory.CLINICAL,
+                PracticeCategory.TCM,
+            )
+        ):
             errors["practice_category"] = ["只有医师（或取得执业资格的乡村医生）才有执业类别"]
     if profession in (Profession.VILLAGE_DOCTOR, Profession.MANAGER) and title_grade in (
         TitleGrade.ASSOCIATE_SENIOR,

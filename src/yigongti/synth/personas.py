@@ -186,7 +186,9 @@ def build_institutions(
             is_legal_entity=True,
         )
         do_add_affiliation(
-            inst[key], AffiliationKind.ADMINISTRATIVE, parent_division=townships[town_name],
+            inst[key],
+            AffiliationKind.ADMINISTRATIVE,
+            parent_division=townships[town_name],
             note="乡镇人民政府属地管理",
         )
     for key, village_name, parent_key, code in (
@@ -208,7 +210,9 @@ def build_institutions(
             is_legal_entity=False,
         )
         do_add_affiliation(
-            inst[key], AffiliationKind.SUPERVISION, parent_institution=inst[parent_key],
+            inst[key],
+            AffiliationKind.SUPERVISION,
+            parent_institution=inst[parent_key],
             note="乡村一体化管理",
         )
     for code, name, beds in (
@@ -314,8 +318,16 @@ def build_personas(seed: int = 1) -> PersonaWorld:
 
     users: dict[str, User] = {}
 
-    def user(key: str, username: str, name: str, institution: Institution | None, roles: list[str],
-             scope: str, practitioner: Practitioner | None = None, unit: str = "") -> None:
+    def user(
+        key: str,
+        username: str,
+        name: str,
+        institution: Institution | None,
+        roles: list[str],
+        scope: str,
+        practitioner: Practitioner | None = None,
+        unit: str = "",
+    ) -> None:
         users[key] = do_create_user(
             username=username,
             password=DEMO_PASSWORD,
@@ -332,24 +344,79 @@ def build_personas(seed: int = 1) -> PersonaWorld:
     user("county_admin", "admin", "刘管理", lead, [Role.COUNTY_ADMIN], ScopeKind.MEDCOM)
     user("auditor", "auditor", "钱审计", lead, [Role.AUDITOR], ScopeKind.MEDCOM)
     user(
-        "centre_staff", "yibao", "吴医保", lead, [Role.CENTRE_STAFF], ScopeKind.MEDCOM,
+        "centre_staff",
+        "yibao",
+        "吴医保",
+        lead,
+        [Role.CENTRE_STAFF],
+        ScopeKind.MEDCOM,
         unit=ManagementUnitKind.INSURANCE,
     )
-    user("insurance_reviewer", "shenhe", "郑审核", None, [Role.INSURANCE_REVIEWER], ScopeKind.MEDCOM)
-    user("cardiologist", "lixy", "李心远", lead, [Role.DOCTOR], ScopeKind.INSTITUTION,
-         people["cardiologist"])
-    user("family_doctor", "wangys", "王建国", inst["vc_taoyuan"],
-         [Role.FAMILY_DOCTOR, Role.VILLAGE_DOCTOR], ScopeKind.INSTITUTION, people["family_doctor"])
-    user("township_doctor", "zhaom", "赵敏", inst["thc_chengguan"], [Role.DOCTOR], ScopeKind.SUBTREE,
-         people["township_doctor"])
-    user("hekou_doctor", "chenli", "陈立", inst["thc_hekou"], [Role.DOCTOR], ScopeKind.SUBTREE,
-         people["hekou_doctor"])
-    user("institution_admin", "hekou_admin", "河口乡卫生院管理员", inst["thc_hekou"],
-         [Role.INSTITUTION_ADMIN], ScopeKind.SUBTREE)
-    user("pharmacist", "sunyh", "孙药华", lead, [Role.PHARMACIST], ScopeKind.MEDCOM,
-         people["pharmacist"])
-    user("public_health", "zhouwm", "周卫民", inst["thc_hekou"], [Role.PUBLIC_HEALTH],
-         ScopeKind.SUBTREE, people["public_health"])
+    user(
+        "insurance_reviewer", "shenhe", "郑审核", None, [Role.INSURANCE_REVIEWER], ScopeKind.MEDCOM
+    )
+    user(
+        "cardiologist",
+        "lixy",
+        "李心远",
+        lead,
+        [Role.DOCTOR],
+        ScopeKind.INSTITUTION,
+        people["cardiologist"],
+    )
+    user(
+        "family_doctor",
+        "wangys",
+        "王建国",
+        inst["vc_taoyuan"],
+        [Role.FAMILY_DOCTOR, Role.VILLAGE_DOCTOR],
+        ScopeKind.INSTITUTION,
+        people["family_doctor"],
+    )
+    user(
+        "township_doctor",
+        "zhaom",
+        "赵敏",
+        inst["thc_chengguan"],
+        [Role.DOCTOR],
+        ScopeKind.SUBTREE,
+        people["township_doctor"],
+    )
+    user(
+        "hekou_doctor",
+        "chenli",
+        "陈立",
+        inst["thc_hekou"],
+        [Role.DOCTOR],
+        ScopeKind.SUBTREE,
+        people["hekou_doctor"],
+    )
+    user(
+        "institution_admin",
+        "hekou_admin",
+        "河口乡卫生院管理员",
+        inst["thc_hekou"],
+        [Role.INSTITUTION_ADMIN],
+        ScopeKind.SUBTREE,
+    )
+    user(
+        "pharmacist",
+        "sunyh",
+        "孙药华",
+        lead,
+        [Role.PHARMACIST],
+        ScopeKind.MEDCOM,
+        people["pharmacist"],
+    )
+    user(
+        "public_health",
+        "zhouwm",
+        "周卫民",
+        inst["thc_hekou"],
+        [Role.PUBLIC_HEALTH],
+        ScopeKind.SUBTREE,
+        people["public_health"],
+    )
 
     residents: dict[str, Resident] = {}
     taoyuan = villages["桃源村"]

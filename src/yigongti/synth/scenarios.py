@@ -25,9 +25,7 @@ class GenerateSummary:
     counts: dict[str, int] = field(default_factory=dict)
 
 
-def generate(
-    scenario: str, seed: int, progress: ProgressCallback | None = None
-) -> GenerateSummary:
+def generate(scenario: str, seed: int, progress: ProgressCallback | None = None) -> GenerateSummary:
     if scenario not in SCENARIOS:
         raise ValueError(f"未知场景“{scenario}”，可选：{'、'.join(SCENARIOS)}")
     with transaction.atomic():
