@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from yigongti.core import rules
 from yigongti.core.models import AuditEvent, PolicyParameter
@@ -62,3 +63,11 @@ def get_parameter(key: str, on: dt.date, region_code: str = "") -> Any:
     if found is None:
         raise KeyError(f"政策参数 {key} 在 {on} 没有生效的取值")
     return found.value
+
+
+def prefix_q(field: str, prefixes: Iterable[str]) -> Q:
+    """``field`` starts with any of ``prefixes``; no prefixes → matches nothing (never all)."""
+    cond = Q(pk__in=[])
+    for prefix in prefixes:
+        cond |= Q(**{f"{field}__startswith": prefix})
+    return cond

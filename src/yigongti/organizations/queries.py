@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.db.models import Q, QuerySet
 
+from yigongti.core.queries import prefix_q
 from yigongti.organizations.models import Institution, Medcom
 
 
@@ -21,10 +22,7 @@ def list_institutions(
     """Institutions, optionally limited to the subtrees rooted at ``within_paths``."""
     qs = Institution.objects.select_related("division", "medcom", "parent").order_by("path")
     if within_paths is not None:
-        cond = Q(pk__in=[])
-        for path in within_paths:
-            cond |= Q(path__startswith=path)
-        qs = qs.filter(cond)
+        qs = qs.filter(prefix_q("path", within_paths))
     if q:
         qs = qs.filter(Q(name__icontains=q) | Q(code__icontains=q) | Q(short_name__icontains=q))
     if inst_type:

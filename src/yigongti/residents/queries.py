@@ -8,6 +8,7 @@ from django.db.models import Q, QuerySet
 
 from yigongti.accounts.queries import Actor
 from yigongti.core import rules as kernel
+from yigongti.core.queries import prefix_q
 from yigongti.residents import rules
 from yigongti.residents.choices import DuplicateStatus
 from yigongti.residents.models import DuplicateCandidate, Resident
@@ -20,10 +21,7 @@ def scoped_residents(actor: Actor) -> QuerySet[Resident]:
     prefixes = actor.scope.division_prefixes
     if prefixes is None:
         return qs
-    cond = Q(pk__in=[])
-    for prefix in prefixes:
-        cond |= Q(division_code__startswith=prefix)
-    return qs.filter(cond)
+    return qs.filter(prefix_q("division_code", prefixes))
 
 
 def search_residents(actor: Actor, q: str) -> QuerySet[Resident]:
@@ -80,10 +78,7 @@ def count_by_village(prefixes: list[str] | None = None) -> dict[str, int]:
 
     qs = Resident.objects.filter(merged_into__isnull=True)
     if prefixes is not None:
-        cond = Q(pk__in=[])
-        for prefix in prefixes:
-            cond |= Q(division_code__startswith=prefix)
-        qs = qs.filter(cond)
+        qs = qs.filter(prefix_q("division_code", prefixes))
     return dict(
         qs.values_list("division_code").annotate(n=Count("id")).values_list("division_code", "n")
     )

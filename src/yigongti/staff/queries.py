@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.db.models import Count, Q, QuerySet
 
+from yigongti.core.queries import prefix_q
 from yigongti.staff.models import Practitioner
 
 
@@ -19,10 +20,7 @@ def list_practitioners(
         "employer__path", "code"
     )
     if within_paths is not None:
-        cond = Q(pk__in=[])
-        for path in within_paths:
-            cond |= Q(employer__path__startswith=path)
-        qs = qs.filter(cond)
+        qs = qs.filter(prefix_q("employer__path", within_paths))
     if q:
         qs = qs.filter(Q(name__icontains=q) | Q(code__icontains=q) | Q(specialty__icontains=q))
     if profession:
