@@ -12,5 +12,6 @@ admin.site.index_title = "基础数据"
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
+    path("residents/", include("yigongti.residents.urls")),
     path("", include("yigongti.web.urls")),
 ]
