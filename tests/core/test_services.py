@@ -104,3 +104,16 @@ class TestParameters:
     def test_unknown_parameter(self) -> None:
         with pytest.raises(KeyError, match="没有生效的取值"):
             get_parameter("no.such", dt.date(2025, 1, 1))
+
+
+def test_frozen_clock() -> None:
+    from yigongti.core import clock
+
+    at = dt.datetime(2025, 12, 31, 8, 0, tzinfo=dt.UTC)
+    with clock.frozen(at):
+        assert clock.now() == at
+        assert clock.today() == dt.date(2025, 12, 31)
+    assert clock.now() != at
+    with pytest.raises(ValueError, match="aware"):
+        with clock.frozen(dt.datetime(2025, 1, 1)):
+            pass

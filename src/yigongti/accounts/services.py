@@ -7,6 +7,7 @@ import hashlib
 import secrets
 
 from django.conf import settings
+from django.contrib.auth.hashers import make_password
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -34,7 +35,13 @@ def do_create_user(
     practitioner: Practitioner | None = None,
     management_unit: str = "",
     validate: bool = True,
+    salt: str | None = None,
 ) -> User:
+    """Create a user with roles and a scope.
+
+    ``salt`` is only for the generator's demo accounts (deterministic output); real users get
+    a random salt from the hasher.
+    """
     errors: dict[str, list[str]] = {}
     if User.objects.filter(username=username).exists():
         errors["username"] = [f"用户名 {username} 已存在"]
@@ -63,8 +70,9 @@ def do_create_user(
             scope_kind=scope_kind,
             scope_medcom=scope_medcom,
             scope_division=scope_division,
+            date_joined=clock.now(),
         )
-        user.set_password(password)
+        user.password = make_password(password, salt=salt)
         user.save()
         RoleAssignment.objects.bulk_create(
             RoleAssignment(
