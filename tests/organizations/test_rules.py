@@ -20,6 +20,7 @@ from yigongti.organizations.choices import TreeLink
         (T.COMMUNITY_HEALTH_CENTRE, TreeLink.COUNTY_TOWNSHIP, T.GENERAL_HOSPITAL),
         (T.VILLAGE_CLINIC, TreeLink.TOWNSHIP_VILLAGE, T.TOWNSHIP_HEALTH_CENTRE),
         (T.COMMUNITY_HEALTH_STATION, TreeLink.TOWNSHIP_VILLAGE, T.COMMUNITY_HEALTH_CENTRE),
+        (T.PRIVATE, TreeLink.OTHER, None),
     ],
 )
 def test_allowed_links(child: str, link: str, parent: str | None) -> None:

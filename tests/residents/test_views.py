@@ -64,9 +64,7 @@ def test_register_shows_each_error_next_to_its_field(world) -> None:  # type: ig
 
 def test_register_out_of_scope_village_refused(world) -> None:  # type: ignore[no-untyped-def]
     response = client_for(world, "township_doctor").post(reverse("residents:register"), GOOD)
-    assert response.context["form"].errors == {
-        "division_code": ["该村（社区）不在您的数据范围内"]
-    }
+    assert response.context["form"].errors == {"division_code": ["该村（社区）不在您的数据范围内"]}
     assert not Resident.objects.filter(name="刘桂兰").exists()
 
 

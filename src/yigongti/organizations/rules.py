@@ -58,10 +58,12 @@ def check_code(code: str) -> str:
     return code
 
 
-def check_tree_link(
-    child_type: str, link: str, parent_type: str | None, parent_has_medcom: bool = True
-) -> None:
-    """Raise ValueError (Chinese) when ``child_type`` may not hang under ``parent_type``."""
+def check_tree_link(child_type: str, link: str, parent_type: str | None) -> None:
+    """Raise ValueError (Chinese) when ``child_type`` may not hang under ``parent_type``.
+
+    ``OTHER`` without a parent is an institution outside any medcom tree (a private hospital,
+    say): it stands alone.
+    """
     type_label = InstitutionType(child_type).label
     if link == TreeLink.ROOT:
         if parent_type is not None:
@@ -70,6 +72,8 @@ def check_tree_link(
             raise ValueError(f"{type_label}不能作为牵头医院")
         return
     if parent_type is None:
+        if link == TreeLink.OTHER:
+            return
         raise ValueError(f"成员关系“{TreeLink(link).label}”需要指定上级机构")
     if child_type not in _CHILD_TYPES[link]:
         raise ValueError(f"{type_label}不能以“{TreeLink(link).label}”关系加入")

@@ -9,7 +9,9 @@ from yigongti.residents.choices import IdType, InsuranceType, Relation, Sex
 
 class ResidentForm(forms.Form):
     name = forms.CharField(label="姓名", max_length=20)
-    id_type = forms.ChoiceField(label="证件类型", choices=IdType.choices, initial=IdType.RESIDENT_ID)
+    id_type = forms.ChoiceField(
+        label="证件类型", choices=IdType.choices, initial=IdType.RESIDENT_ID
+    )
     id_number = forms.CharField(label="证件号码", max_length=32)
     sex = forms.ChoiceField(
         label="性别", choices=[("", "按身份证号自动识别"), *Sex.choices], required=False

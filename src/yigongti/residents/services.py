@@ -184,8 +184,7 @@ def clean_resident_fields(
 def _village_lookup(codes: Iterable[str]) -> dict[str, Division]:
     wanted = {(c or "").strip().ljust(12, "0") for c in codes}
     return {
-        d.code: d
-        for d in Division.objects.filter(code__in=wanted, level=DivisionLevel.VILLAGE)
+        d.code: d for d in Division.objects.filter(code__in=wanted, level=DivisionLevel.VILLAGE)
     }
 
 
@@ -291,7 +290,9 @@ def bulk_register_residents(
         seen.add(key)
         cleaned.append((index, row, clean))
     existing = _existing_documents(seen)
-    fresh = sum(1 for _, _, c in cleaned if (c.values["id_type"], c.values["id_number"]) not in existing)
+    fresh = sum(
+        1 for _, _, c in cleaned if (c.values["id_type"], c.values["id_number"]) not in existing
+    )
     # ``first_mpi_number`` is a lower bound: the block always comes from the shared counter.
     number = reserve_mpi_numbers(fresh, at_least_after=(first_mpi_number or 1) - 1)
     columns, to_row = _resident_row_builder()
@@ -511,12 +512,14 @@ def do_merge_duplicate(
     if survivor_id not in (candidate.resident_a_id, candidate.resident_b_id):
         raise DomainError("保留的记录必须是这对记录之一", field="survivor")
     retired_id = (
-        candidate.resident_b_id if survivor_id == candidate.resident_a_id else candidate.resident_a_id
+        candidate.resident_b_id
+        if survivor_id == candidate.resident_a_id
+        else candidate.resident_a_id
     )
     now = clock.now()
-    updated = DuplicateCandidate.objects.filter(pk=candidate.pk, status=DuplicateStatus.OPEN).update(
-        status=DuplicateStatus.MERGED, decided_by=actor.user, decided_at=now, note=note[:200]
-    )
+    updated = DuplicateCandidate.objects.filter(
+        pk=candidate.pk, status=DuplicateStatus.OPEN
+    ).update(status=DuplicateStatus.MERGED, decided_by=actor.user, decided_at=now, note=note[:200])
     if updated != 1:
         raise DomainError("该疑似重复记录已被他人处理", field="status")
     Resident.objects.filter(pk=retired_id).update(merged_into_id=survivor_id, updated_at=now)
@@ -541,7 +544,9 @@ def do_merge_duplicate(
 
 def do_keep_apart(actor: Actor, candidate: DuplicateCandidate, note: str = "") -> None:
     _check_mpi_manager(actor, candidate)
-    updated = DuplicateCandidate.objects.filter(pk=candidate.pk, status=DuplicateStatus.OPEN).update(
+    updated = DuplicateCandidate.objects.filter(
+        pk=candidate.pk, status=DuplicateStatus.OPEN
+    ).update(
         status=DuplicateStatus.KEPT_APART,
         decided_by=actor.user,
         decided_at=clock.now(),

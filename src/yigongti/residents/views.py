@@ -17,9 +17,7 @@ from yigongti.residents.services import ResidentInput, do_register_resident
 def register(request: HttpRequest) -> HttpResponse:
     actor = request.actor  # type: ignore[attr-defined]
     if not access.can_edit_residents(actor.role):
-        return render(
-            request, "403.html", {"reason": "您的角色不能登记居民档案"}, status=403
-        )
+        return render(request, "403.html", {"reason": "您的角色不能登记居民档案"}, status=403)
     form = ResidentForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         data = ResidentInput(**form.cleaned_data)

@@ -68,7 +68,9 @@ def do_add_practice_site(
 ) -> PracticeSite:
     """Register another site (多点执业); optionally move the primary flag to it."""
     if PracticeSite.objects.filter(practitioner=practitioner, institution=institution).exists():
-        raise DomainError(f"{practitioner.name} 已在 {institution.name} 注册执业", field="institution")
+        raise DomainError(
+            f"{practitioner.name} 已在 {institution.name} 注册执业", field="institution"
+        )
     with transaction.atomic():
         if make_primary:
             PracticeSite.objects.filter(practitioner=practitioner, is_primary=True).update(

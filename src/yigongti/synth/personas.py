@@ -232,7 +232,7 @@ def build_institutions(
 
 
 def build_personas(seed: int = 1) -> PersonaWorld:
-    """Build the persona county; ``seed`` is unused here (the personas are fixed by name)."""
+    """Build the persona county; ``seed`` only salts the demo passwords (personas are fixed)."""
     county, townships, villages = build_geography()
     medcom, inst = build_institutions(county, townships, villages)
     start = dt.date(2020, 1, 1)
@@ -339,6 +339,9 @@ def build_personas(seed: int = 1) -> PersonaWorld:
             practitioner=practitioner,
             management_unit=unit,
             validate=False,
+            # Deterministic salts keep generated data identical run to run; these are public
+            # demo accounts whose password is printed anyway.
+            salt=f"qinghedemo{seed}{username}".replace("_", ""),
         )
 
     user("county_admin", "admin", "刘管理", lead, [Role.COUNTY_ADMIN], ScopeKind.MEDCOM)

@@ -25,7 +25,6 @@ from yigongti.core.services import AuditContext, do_record_audit
 from yigongti.geo.choices import DivisionKind
 from yigongti.geo.models import Division
 from yigongti.geo.services import do_create_division
-from yigongti.organizations import rules as org_rules
 from yigongti.organizations.choices import (
     AffiliationKind,
     InstitutionLevel,
@@ -404,11 +403,7 @@ def _build_institutions(
     # hospitals do not hold goes to the new centres by population, a sub-centre 2.6 times a
     # plain THC, a community centre (街道) a quarter; each at least 10. (The persona county
     # hospitals alone exceed the demo's share, so the demo has more beds per head.)
-    private_beds = (
-        sum(_scaled(b, total) for _, _, b in names.PRIVATE_INSTITUTIONS[: size.private])
-        if _private_outside_medcom_allowed()
-        else 0
-    )
+    private_beds = sum(_scaled(b, total) for _, _, b in names.PRIVATE_INSTITUTIONS[: size.private])
     bed_pool = max(
         0,
         _scaled(cal.PER_500K["beds"], total)
@@ -521,27 +516,26 @@ def _build_institutions(
 
     # Private institutions (民营医疗机构, calibration §1 "county-level hospitals about 9 …
     # the rest private" [DER]): outside the medcom, no parent. Only when the organisation
-    # rules accept a parentless non-member (see the report on issue #3).
+    # rules accept a parentless non-member.
     private: list[Institution] = []
-    if _private_outside_medcom_allowed():
-        for index, (p_name, short, beds) in enumerate(names.PRIVATE_INSTITUTIONS[: size.private]):
-            private.append(
-                do_add_institution(
-                    code=f"QH{3001 + index}",
-                    name=p_name,
-                    short_name=short,
-                    inst_type=InstitutionType.PRIVATE,
-                    level=InstitutionLevel.PRIMARY if beds else InstitutionLevel.UNRATED,
-                    beds=_scaled(beds, total),
-                    division=world.townships["城关镇"],
-                    service_division=world.county,
-                    medcom=None,
-                    parent=None,
-                    tree_link=TreeLink.OTHER,
-                    is_public=False,
-                )
+    for index, (p_name, short, beds) in enumerate(names.PRIVATE_INSTITUTIONS[: size.private]):
+        private.append(
+            do_add_institution(
+                code=f"QH{3001 + index}",
+                name=p_name,
+                short_name=short,
+                inst_type=InstitutionType.PRIVATE,
+                level=InstitutionLevel.PRIMARY if beds else InstitutionLevel.UNRATED,
+                beds=_scaled(beds, total),
+                division=world.townships["城关镇"],
+                service_division=world.county,
+                medcom=None,
+                parent=None,
+                tree_link=TreeLink.OTHER,
+                is_public=False,
             )
-            do_add_department(private[-1], "MZ", "门诊部", 0)
+        )
+        do_add_department(private[-1], "MZ", "门诊部", 0)
     report(STAGE_INST, steps, steps)
     return Institutions(
         county=[lead, inst["tcm"], inst["mch"]],
@@ -551,14 +545,6 @@ def _build_institutions(
         private=private,
         sub_centres=sub_centres,
     )
-
-
-def _private_outside_medcom_allowed() -> bool:
-    try:
-        org_rules.check_tree_link(InstitutionType.PRIVATE, TreeLink.OTHER, None)
-    except ValueError:
-        return False
-    return True
 
 
 # ---------------------------------------------------------------------------

@@ -10,8 +10,9 @@ from dataclasses import dataclass, field
 
 from django.db import transaction
 
+from yigongti.core import clock
 from yigongti.core.services import do_load_default_parameters
-from yigongti.synth.personas import PersonaWorld, build_personas
+from yigongti.synth.personas import AS_OF_TIME, PersonaWorld, build_personas
 
 SCENARIOS = ("tiny", "demo", "county")
 
@@ -28,7 +29,9 @@ class GenerateSummary:
 def generate(scenario: str, seed: int, progress: ProgressCallback | None = None) -> GenerateSummary:
     if scenario not in SCENARIOS:
         raise ValueError(f"未知场景“{scenario}”，可选：{'、'.join(SCENARIOS)}")
-    with transaction.atomic():
+    # A fixed clock: every timestamp (records, audit events) is the scenario's as-of time, so
+    # the same seed gives the same rows byte for byte.
+    with transaction.atomic(), clock.frozen(AS_OF_TIME):
         do_load_default_parameters()
         world = build_personas(seed)
         summary = GenerateSummary(scenario, seed)
