@@ -5,8 +5,10 @@ from __future__ import annotations
 import io
 
 import pytest
+from django.apps import apps
 from django.core.management import CommandError, call_command
-from django.db import transaction
+from django.core.management.color import no_style
+from django.db import connection, transaction
 
 from yigongti.accounts.models import User
 from yigongti.core.models import AuditEvent
@@ -26,8 +28,18 @@ def dump() -> tuple[list[tuple], ...]:  # type: ignore[type-arg]
     )
 
 
+def reset_sequences() -> None:
+    """A fresh database starts its id sequences at 1; PostgreSQL does not roll them back."""
+    if connection.vendor != "postgresql":
+        return  # SQLite's sqlite_sequence rolls back with the transaction
+    with connection.cursor() as cursor:
+        for sql in connection.ops.sequence_reset_sql(no_style(), apps.get_models()):
+            cursor.execute(sql)
+
+
 def generate_and_dump(seed: int) -> tuple[list[tuple], ...]:  # type: ignore[type-arg]
     result: tuple[list[tuple], ...] = ()  # type: ignore[type-arg]
+    reset_sequences()
     try:
         with transaction.atomic():
             generate("tiny", seed)

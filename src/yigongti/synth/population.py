@@ -486,7 +486,11 @@ def _build_institutions(
             continue
         parent = thc_by_township[v.township.code]
         station = v.urban
-        label = "社区卫生服务站" if station else "卫生室"
+        # 锦绣社区 + 卫生服务站 reads 锦绣社区卫生服务站 (no doubled 社区).
+        if station:
+            label = "卫生服务站" if v.division.name.endswith("社区") else "社区卫生服务站"
+        else:
+            label = "卫生室"
         clinic = do_add_institution(
             code=f"QH{next_code}",
             name=f"青禾县{v.township.name}{v.division.name}{label}",

@@ -26,4 +26,4 @@ class Command(BaseCommand):
                 continue
             inst = user.institution.name if user.institution else "—"
             table.add_row(user.username, user.display_name, roles, inst)
-        Console().print(table)
+        Console(width=max(Console().width, 110)).print(table)
