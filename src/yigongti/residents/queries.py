@@ -82,3 +82,19 @@ def count_by_village(prefixes: list[str] | None = None) -> dict[str, int]:
     return dict(
         qs.values_list("division_code").annotate(n=Count("id")).values_list("division_code", "n")
     )
+
+
+def get_resident_pk(mpi_id: str) -> int | None:
+    """The database id behind an MPI number (for filters such as the audit log's)."""
+    return Resident.objects.filter(mpi_id=mpi_id).values_list("pk", flat=True).first()
+
+
+def list_household_members(resident: Resident) -> QuerySet[Resident]:
+    """The other live members of the resident's household, for the (already audited) detail."""
+    if resident.household_id is None:
+        return Resident.objects.none()
+    return (
+        Resident.objects.filter(household_id=resident.household_id, merged_into__isnull=True)
+        .exclude(pk=resident.pk)
+        .order_by("mpi_id")
+    )

@@ -42,7 +42,9 @@ from yigongti.organizations.queries import get_institution, list_institutions
 from yigongti.residents.models import Resident
 from yigongti.residents.queries import (
     count_by_village,
+    get_resident_pk,
     list_duplicate_candidates,
+    list_household_members,
     masked_row,
     search_residents,
 )
@@ -397,23 +399,15 @@ def resident_search(request: HttpRequest) -> HttpResponse:
 
 
 def _detail_context(resident: Resident, basis: str, purpose: str) -> dict[str, Any]:
-    members = []
-    if resident.household_id:
-        household = resident.household
-        assert household is not None
-        for member in (
-            household.members.filter(merged_into__isnull=True)
-            .exclude(pk=resident.pk)
-            .order_by("mpi_id")
-        ):
-            members.append(
-                {
-                    "name": kernel.mask_name(member.name),
-                    "relation": member.get_relation_to_head_display(),
-                    "sex": member.get_sex_display(),
-                    "birth_year": member.birth_date.year,
-                }
-            )
+    members = [
+        {
+            "name": kernel.mask_name(member.name),
+            "relation": member.get_relation_to_head_display(),
+            "sex": member.get_sex_display(),
+            "birth_year": member.birth_date.year,
+        }
+        for member in list_household_members(resident)
+    ]
     village = resident.division
     township = village.parent if village else None
     chronic = [
@@ -569,7 +563,7 @@ def audit_log(request: HttpRequest) -> HttpResponse:
         }
         mpi_id = data["mpi_id"].strip()
         if mpi_id:
-            found = Resident.objects.filter(mpi_id=mpi_id).values_list("pk", flat=True).first()
+            found = get_resident_pk(mpi_id)
             filters["resident_id"] = found if found is not None else -1
     events = list_audit_events(**filters) if not form.is_bound or form.is_valid() else None
     page = paginate(request, events) if events is not None else None
