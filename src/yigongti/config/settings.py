@@ -36,6 +36,7 @@ INSTALLED_APPS = [
     "yigongti.staff",
     "yigongti.accounts",
     "yigongti.residents",
+    "yigongti.encounters",
     "yigongti.synth",
     "yigongti.web",
 ]
