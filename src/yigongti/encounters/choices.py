@@ -12,13 +12,6 @@ class ExternalKind(models.TextChoices):
     PHARMACY = "pharmacy", "定点零售药店"
 
 
-class ExternalLevel(models.TextChoices):
-    TERTIARY = "3", "三级"
-    SECONDARY = "2", "二级"
-    PRIMARY = "1", "一级"
-    UNRATED = "0", "未定级"
-
-
 class ImportKind(models.TextChoices):
     ENCOUNTERS = "encounters", "诊疗记录"
     SETTLEMENTS = "settlements", "县域外及药店结算"

@@ -8,10 +8,10 @@ from django.db import models
 from yigongti.encounters.choices import (
     BatchStatus,
     ExternalKind,
-    ExternalLevel,
     ImportKind,
     Setting,
 )
+from yigongti.organizations.choices import InstitutionLevel
 from yigongti.organizations.models import Department, Institution
 from yigongti.residents.choices import InsuranceType
 from yigongti.residents.models import Resident
@@ -252,7 +252,7 @@ class ExternalSettlement(models.Model):
     region_code = models.CharField("所在地区代码", max_length=12, blank=True)
     region_name = models.CharField("所在地区", max_length=64, blank=True)
     level = models.CharField(
-        "机构级别", max_length=1, choices=ExternalLevel.choices, default=ExternalLevel.UNRATED
+        "机构级别", max_length=1, choices=InstitutionLevel.choices, default=InstitutionLevel.UNRATED
     )
     principal_diagnosis = models.CharField("主要诊断", max_length=16, blank=True)
     is_referred = models.BooleanField("转诊备案", default=False)
