@@ -30,6 +30,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    "ninja",  # serves Swagger UI from its own static files, never from a CDN
     "yigongti.core",
     "yigongti.geo",
     "yigongti.organizations",
@@ -74,7 +75,13 @@ TEMPLATES = [
 ]
 
 if CONFIG.database_url:
-    DATABASES = {"default": dj_database_url.parse(CONFIG.database_url, conn_max_age=60)}
+    # Tests close connections after each request so the live server's threads do not keep
+    # the throwaway test database open at teardown.
+    DATABASES = {
+        "default": dj_database_url.parse(
+            CONFIG.database_url, conn_max_age=0 if CONFIG.profile == "test" else 60
+        )
+    }
 else:
     CONFIG.data_dir.mkdir(parents=True, exist_ok=True)
     DATABASES = {
