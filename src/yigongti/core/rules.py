@@ -178,6 +178,15 @@ DEFAULT_PARAMETERS: tuple[ParameterVersion, ...] = (
         "转诊接收机构在转诊关闭后限时查阅，示例为关闭后 30 天 (reference/domain-rules.md §9.3 rule 2 [I])",
     ),
     ParameterVersion(
+        "access.treating_days_after_encounter",
+        "",
+        dt.date(2020, 1, 1),
+        None,
+        365,
+        "诊疗机构在就诊（出院）后限时查阅居民档案，平台默认 365 天 "
+        "(DESIGN.md, Security model: treating encounter; platform default [I])",
+    ),
+    ParameterVersion(
         "mpi.duplicate_rule",
         "",
         dt.date(2020, 1, 1),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.db import models
 
@@ -17,7 +19,7 @@ from yigongti.residents.choices import InsuranceType
 from yigongti.residents.models import Resident
 from yigongti.staff.models import Practitioner
 
-MONEY = {"max_digits": 12, "decimal_places": 2}
+MONEY: dict[str, Any] = {"max_digits": 12, "decimal_places": 2}
 
 
 class DiagnosisCode(models.Model):

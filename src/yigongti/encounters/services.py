@@ -17,11 +17,46 @@ same validation. CONTRACT (filled in by the encounters work; signatures are fixe
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import re
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
-from yigongti.encounters.models import ImportBatch
+from django.db import connection, models, transaction
+
+from yigongti.core import clock
+from yigongti.core.choices import AccessBasis
+from yigongti.core.errors import DomainError
+from yigongti.core.queries import get_parameter
+from yigongti.encounters import rules
+from yigongti.encounters.choices import ExternalKind, Setting
+from yigongti.encounters.models import (
+    DiagnosisCode,
+    Encounter,
+    EncounterProcedure,
+    ExternalSettlement,
+    ImportBatch,
+    ProcedureCode,
+)
+from yigongti.organizations.choices import InstitutionLevel
+from yigongti.organizations.models import Department, Institution
+from yigongti.residents import rules as resident_rules
+from yigongti.residents.choices import IdType
+from yigongti.residents.models import CareRelationship, Resident
+from yigongti.staff.models import Practitioner
+
+Errors = dict[str, list[str]]
+_T = TypeVar("_T")
+
+TREATING_DAYS_KEY = "access.treating_days_after_encounter"
+CARE_SOURCE = "encounter"
+LOOKUP_CHUNK = 900  # keys per IN (...) query, under SQLite's variable limit
+WRITE_CHUNK = 2000  # rows per existence check and bulk write
+_ID_TYPES = frozenset(IdType.values)
+_LEVELS = frozenset(InstitutionLevel.values)
+_REGION = re.compile(r"^(\d{6}|\d{12})$")
 
 
 @dataclass
@@ -100,31 +135,655 @@ class UpsertCounts:
     unchanged: int = 0
 
 
+class ResidentIndex:
+    """``(id_type, id_number)`` → ``(resident id, name)``, filled in chunks and remembered.
+
+    Importers call ``prefetch`` with the keys of the rows they are about to validate (one
+    query per 900 keys); a key not prefetched is looked up on its own. Each resident is loaded
+    at most once per context, so a million rows over half a million people stay bounded by
+    one small tuple per person. Merged records resolve to the surviving record.
+    """
+
+    def __init__(self) -> None:
+        self._known: dict[tuple[str, str], tuple[int, str] | None] = {}
+
+    def __len__(self) -> int:
+        return len(self._known)
+
+    def prefetch(self, keys: Iterable[tuple[str, str]]) -> None:
+        by_type: dict[str, list[str]] = {}
+        for key in keys:
+            if key not in self._known:
+                by_type.setdefault(key[0], []).append(key[1])
+        for id_type, numbers in by_type.items():
+            unique = sorted(set(numbers))
+            for start in range(0, len(unique), LOOKUP_CHUNK):
+                chunk = unique[start : start + LOOKUP_CHUNK]
+                for number in chunk:
+                    self._known[(id_type, number)] = None
+                rows = Resident.objects.filter(id_type=id_type, id_number__in=chunk).values_list(
+                    "id_number", "pk", "name", "merged_into_id"
+                )
+                for number, pk, name, merged_into in rows:
+                    self._known[(id_type, number)] = (merged_into or pk, name)
+
+    def get(self, key: tuple[str, str]) -> tuple[int, str] | None:
+        if key not in self._known:
+            self.prefetch([key])
+        return self._known[key]
+
+
+@dataclass
 class ValidationContext:
     """Lookups that validation needs, preloaded once per import (no query per row)."""
 
+    today: dt.date
+    diagnoses: frozenset[str]
+    procedures: dict[str, int | None]
+    institutions: dict[str, int]  # member institution code → id
+    practitioners: dict[str, int]  # practitioner code → id
+    departments: dict[tuple[int, str], int]  # (institution id, department name) → id
+    residents: ResidentIndex
+
     @classmethod
     def load(cls, *, today: dt.date | None = None) -> ValidationContext:
-        raise NotImplementedError
+        return cls(
+            today=today or clock.today(),
+            diagnoses=frozenset(DiagnosisCode.objects.values_list("code", flat=True)),
+            procedures=dict(ProcedureCode.objects.values_list("code", "grade")),
+            institutions=dict(
+                Institution.objects.filter(medcom__isnull=False).values_list("code", "pk")
+            ),
+            practitioners=dict(Practitioner.objects.values_list("code", "pk")),
+            departments={
+                (inst, name): pk
+                for inst, name, pk in Department.objects.values_list("institution_id", "name", "pk")
+            },
+            residents=ResidentIndex(),
+        )
+
+    def prefetch_residents(self, rows: Iterable[EncounterInput | ExternalSettlementInput]) -> None:
+        """Load the residents of a chunk of rows in a few queries before validating them."""
+        keys = []
+        for row in rows:
+            key = _document_key(row.id_type, row.id_number, self.today)
+            if key is not None:
+                keys.append(key)
+        self.residents.prefetch(keys)
+
+
+def _normalise_number(id_type: str, id_number: str, today: dt.date) -> str:
+    """The document number as the MPI stores it; GB 11643 messages for a malformed one."""
+    text = (id_number or "").strip().replace(" ", "").upper()
+    if not text:
+        raise ValueError("证件号码不能为空")
+    if id_type == IdType.RESIDENT_ID:
+        return resident_rules.parse_id_number(text, today=today).number
+    return text
+
+
+def _document_key(id_type: str, id_number: str, today: dt.date) -> tuple[str, str] | None:
+    try:
+        return (id_type, _normalise_number(id_type, id_number, today))
+    except ValueError:
+        return None
+
+
+def _resolve_resident(
+    id_type: str, id_number: str, patient_name: str, ctx: ValidationContext, errors: Errors
+) -> int | None:
+    if id_type not in _ID_TYPES:
+        errors["id_type"] = [f"不支持的证件类型“{id_type}”"]
+        return None
+    try:
+        number = _normalise_number(id_type, id_number, ctx.today)
+    except ValueError as exc:
+        errors["id_number"] = [str(exc)]
+        return None
+    found = ctx.residents.get((id_type, number))
+    if found is None:
+        errors["id_number"] = [f"证件号码“{number}”在居民主索引中不存在，请先建档"]
+        return None
+    resident_id, name = found
+    if patient_name.strip() and patient_name.strip() != name:
+        errors["patient_name"] = ["姓名与主索引不符"]
+    return resident_id
+
+
+def _text(errors: Errors, name: str, value: str, label: str, max_length: int) -> str:
+    try:
+        return rules.check_required(value, label, max_length)
+    except ValueError as exc:
+        errors[name] = [str(exc)]
+        return ""
+
+
+def _money(
+    errors: Errors, name: str, value: Any, label: str, *, required: bool = False
+) -> Decimal | None:
+    try:
+        return rules.check_money(value, label, required=required)
+    except ValueError as exc:
+        errors[name] = [str(exc)]
+        return None
+
+
+def _merge(errors: Errors, more: Errors) -> None:
+    for key, messages in more.items():
+        errors.setdefault(key, []).extend(messages)
 
 
 def clean_encounter(data: EncounterInput, ctx: ValidationContext) -> CleanEncounter:
-    raise NotImplementedError
+    """Validate one encounter and collect every error; no writes.
 
+    Raises ``DomainError`` keyed by the input field names, with Chinese messages.
+    """
+    errors: Errors = {}
+    values: dict[str, Any] = {
+        "source_system": _text(errors, "source_system", data.source_system, "来源系统", 64),
+        "external_id": _text(errors, "external_id", data.external_id, "来源编号", 64),
+    }
+    resident_id = _resolve_resident(
+        data.id_type, data.id_number, data.patient_name or "", ctx, errors
+    )
+    code = (data.institution_code or "").strip()
+    institution_id = ctx.institutions.get(code)
+    if not code:
+        errors["institution_code"] = ["机构代码不能为空"]
+    elif institution_id is None:
+        errors["institution_code"] = [f"机构代码“{code}”不存在或不是医共体成员单位"]
+    setting: str | None = None
+    try:
+        setting = rules.check_setting(data.setting)
+    except ValueError as exc:
+        errors["setting"] = [str(exc)]
+    _merge(
+        errors,
+        rules.check_encounter_dates(setting, data.visit_date, data.discharge_date, ctx.today),
+    )
 
-def upsert_encounters(
-    cleaned: list[CleanEncounter], *, batch: ImportBatch | None = None
-) -> UpsertCounts:
-    raise NotImplementedError
+    principal = ""
+    if not (data.principal_diagnosis or "").strip():
+        errors["principal_diagnosis"] = ["主要诊断不能为空"]
+    else:
+        try:
+            principal = rules.resolve_diagnosis(data.principal_diagnosis, ctx.diagnoses)
+        except ValueError as exc:
+            errors["principal_diagnosis"] = [str(exc)]
+    others: list[str] = []
+    for text in data.other_diagnoses:
+        if not (text or "").strip():
+            continue
+        try:
+            other = rules.resolve_diagnosis(text, ctx.diagnoses)
+        except ValueError as exc:
+            errors.setdefault("other_diagnoses", []).append(str(exc))
+            continue
+        if other != principal and other not in others:
+            others.append(other)
+    procedures: list[tuple[str, int | None]] = []
+    for text in data.procedures:
+        if not (text or "").strip():
+            continue
+        try:
+            procedures.append(rules.resolve_procedure(text, ctx.procedures))
+        except ValueError as exc:
+            errors.setdefault("procedures", []).append(str(exc))
+
+    doctor_code = (data.doctor_code or "").strip()
+    doctor_id = ctx.practitioners.get(doctor_code) if doctor_code else None
+    if doctor_code and doctor_id is None:
+        errors["doctor_code"] = [f"医生工号“{doctor_code}”不存在"]
+    department_name = (data.department_name or "").strip()
+    if len(department_name) > 64:
+        errors["department_name"] = ["科室名称不能超过64个字符"]
+
+    insurance_type = ""
+    try:
+        insurance_type = rules.check_insurance_type(data.insurance_type)
+    except ValueError as exc:
+        errors["insurance_type"] = [str(exc)]
+    total = _money(errors, "total_cost", data.total_cost, "总费用", required=True)
+    parts = {
+        name: _money(errors, name, getattr(data, name), label)
+        for name, label in (
+            ("drug_cost", "药品费"),
+            ("material_cost", "耗材费"),
+            ("exam_cost", "检查检验费"),
+            ("service_cost", "医疗服务费"),
+        )
+    }
+    fund = _money(errors, "fund_paid", data.fund_paid, "统筹基金支付")
+    personal = _money(errors, "personal_paid", data.personal_paid, "个人支付")
+    deductible = _money(errors, "deductible", data.deductible, "起付线")
+    amounts = [total, fund, personal, deductible, *parts.values()]
+    if all(a is not None for a in amounts):
+        assert total is not None and fund is not None and personal is not None
+        clean_parts = {k: v for k, v in parts.items() if v is not None}
+        _merge(errors, rules.check_cost_split(total, clean_parts, fund, personal, deductible))
+        _merge(errors, rules.check_uninsured_fund(insurance_type, fund))
+    if errors:
+        raise DomainError(errors)
+
+    assert institution_id is not None and setting is not None
+    values.update(
+        resident_id=resident_id,
+        institution_id=institution_id,
+        department_id=ctx.departments.get((institution_id, department_name)),
+        department_name=department_name,
+        doctor_id=doctor_id,
+        setting=setting,
+        visit_date=data.visit_date,
+        discharge_date=data.discharge_date if setting == Setting.INPATIENT else None,
+        principal_diagnosis=principal,
+        other_diagnoses=others,
+        is_tcm=bool(data.is_tcm),
+        total_cost=total,
+        insurance_type=insurance_type,
+        fund_paid=fund,
+        personal_paid=personal,
+        deductible=deductible,
+        **parts,
+    )
+    digest = rules.content_hash({**values, "procedures": [list(p) for p in procedures]})
+    return CleanEncounter(values=values, procedures=tuple(procedures), content_hash=digest)
 
 
 def clean_external_settlement(
     data: ExternalSettlementInput, ctx: ValidationContext
 ) -> CleanSettlement:
-    raise NotImplementedError
+    """Validate one out-of-county or pharmacy settlement; no writes."""
+    errors: Errors = {}
+    values: dict[str, Any] = {
+        "source_system": _text(errors, "source_system", data.source_system, "来源系统", 64),
+        "external_id": _text(errors, "external_id", data.external_id, "来源编号", 64),
+    }
+    kind = ""
+    try:
+        kind = rules.check_external_kind(data.kind)
+    except ValueError as exc:
+        errors["kind"] = [str(exc)]
+    resident_id = _resolve_resident(
+        data.id_type, data.id_number, data.patient_name or "", ctx, errors
+    )
+    try:
+        rules.check_date_not_future(data.settlement_date, "结算日期", ctx.today)
+    except ValueError as exc:
+        errors["settlement_date"] = [str(exc)]
+    institution_name = _text(
+        errors, "institution_name", data.institution_name, "机构/药店名称", 100
+    )
+    setting = ""
+    try:
+        setting = rules.check_setting(data.setting)
+    except ValueError as exc:
+        errors["setting"] = [str(exc)]
+    if kind == ExternalKind.PHARMACY and setting and setting != Setting.OUTPATIENT:
+        errors["setting"] = ["定点零售药店结算的就诊类型只能是门诊"]
+    if setting == Setting.INPATIENT:
+        if data.admission_date is None:
+            errors["admission_date"] = ["住院结算必须填写入院日期"]
+        if data.discharge_date is None:
+            errors["discharge_date"] = ["住院结算必须填写出院日期"]
+    for name, label, value in (
+        ("admission_date", "入院日期", data.admission_date),
+        ("discharge_date", "出院日期", data.discharge_date),
+    ):
+        if value is not None and value > ctx.today:
+            errors.setdefault(name, []).append(f"{label} {value.isoformat()} 晚于今天")
+    _merge(errors, rules.check_stay_dates(data.admission_date, data.discharge_date))
+    region_code = (data.region_code or "").strip()
+    if region_code and not _REGION.match(region_code):
+        errors["region_code"] = [f"所在地区代码“{region_code}”应为6位或12位数字"]
+    region_name = (data.region_name or "").strip()
+    if len(region_name) > 64:
+        errors["region_name"] = ["所在地区不能超过64个字符"]
+    level = (data.level or "0").strip()
+    if level not in _LEVELS:
+        errors["level"] = [f"机构级别“{level}”无效，应为0（未定级）、1、2或3"]
+    principal = ""
+    if (data.principal_diagnosis or "").strip():
+        try:
+            principal = rules.resolve_diagnosis(data.principal_diagnosis, ctx.diagnoses)
+        except ValueError as exc:
+            errors["principal_diagnosis"] = [str(exc)]
+    insurance_type = ""
+    try:
+        insurance_type = rules.check_insurance_type(data.insurance_type)
+    except ValueError as exc:
+        errors["insurance_type"] = [str(exc)]
+    total = _money(errors, "total_cost", data.total_cost, "总费用", required=True)
+    fund = _money(errors, "fund_paid", data.fund_paid, "统筹基金支付")
+    personal = _money(errors, "personal_paid", data.personal_paid, "个人支付")
+    if total is not None and fund is not None and personal is not None:
+        _merge(errors, rules.check_cost_split(total, {}, fund, personal))
+        _merge(errors, rules.check_uninsured_fund(insurance_type, fund))
+    if errors:
+        raise DomainError(errors)
+    values.update(
+        kind=kind,
+        resident_id=resident_id,
+        settlement_date=data.settlement_date,
+        setting=setting,
+        admission_date=data.admission_date,
+        discharge_date=data.discharge_date,
+        institution_name=institution_name,
+        region_code=region_code,
+        region_name=region_name,
+        level=level,
+        principal_diagnosis=principal,
+        is_referred=bool(data.is_referred),
+        insurance_type=insurance_type,
+        total_cost=total,
+        fund_paid=fund,
+        personal_paid=personal,
+    )
+    return CleanSettlement(values=values, content_hash=rules.content_hash(values))
+
+
+# ---------------------------------------------------------------------------
+# Writers: bulk, idempotent by (source_system, external_id)
+# ---------------------------------------------------------------------------
+
+
+def _existing(
+    model: type[Encounter] | type[ExternalSettlement], keys: Iterable[tuple[str, str]]
+) -> dict[tuple[str, str], tuple[int, str]]:
+    """``(source_system, external_id)`` → ``(id, content_hash)`` of the rows already stored."""
+    by_source: dict[str, list[str]] = {}
+    for source, external_id in keys:
+        by_source.setdefault(source, []).append(external_id)
+    found: dict[tuple[str, str], tuple[int, str]] = {}
+    for source, ids in by_source.items():
+        for start in range(0, len(ids), LOOKUP_CHUNK):
+            rows = model.objects.filter(
+                source_system=source, external_id__in=ids[start : start + LOOKUP_CHUNK]
+            ).values_list("external_id", "pk", "content_hash")
+            for external_id, pk, digest in rows:
+                found[(source, external_id)] = (pk, digest)
+    return found
+
+
+def _unique_runs(items: list[_T], key: Callable[[_T], tuple[str, str]]) -> Iterator[list[_T]]:
+    """Chunks of at most ``WRITE_CHUNK`` items with no key twice, in input order, so a key
+    repeated in one call is written, then compared (unchanged or updated) like a re-import."""
+    run: list[_T] = []
+    seen: set[tuple[str, str]] = set()
+    for item in items:
+        k = key(item)
+        if k in seen or len(run) >= WRITE_CHUNK:
+            yield run
+            run, seen = [], set()
+        run.append(item)
+        seen.add(k)
+    if run:
+        yield run
+
+
+def _source_key(item: CleanEncounter | CleanSettlement) -> tuple[str, str]:
+    return (item.values["source_system"], item.values["external_id"])
+
+
+def _adapt_json(value: Any, *, encoder: Any) -> Any:
+    return connection.ops.adapt_json_value(value, encoder)
+
+
+class _RowWriter:
+    """Plain ``INSERT``/``UPDATE`` statements for one model, run with ``executemany``.
+
+    The values are already validated and normalised by the ``clean_*`` functions, so only
+    dates, datetimes, decimals and JSON need the backend's adaptation; building model
+    instances and ``bulk_update``'s ``CASE WHEN`` cost several times the database work.
+    """
+
+    def __init__(self, model: type[models.Model], *, update_exclude: tuple[str, ...] = ()):
+        ops = connection.ops
+        qn = ops.quote_name
+        self.fields = [f for f in model._meta.concrete_fields if not f.primary_key]
+        self.defaults = {f.attname: f.get_default() for f in self.fields}
+        self.adapters: list[Callable[[Any], Any] | None] = []
+        for f in self.fields:
+            if isinstance(f, models.DateTimeField):
+                self.adapters.append(ops.adapt_datetimefield_value)
+            elif isinstance(f, models.DateField):
+                self.adapters.append(ops.adapt_datefield_value)
+            elif isinstance(f, models.DecimalField):
+                self.adapters.append(ops.adapt_decimalfield_value)
+            elif isinstance(f, models.JSONField):
+                self.adapters.append(functools.partial(_adapt_json, encoder=f.encoder))
+            else:
+                self.adapters.append(None)
+        table = qn(model._meta.db_table)
+        columns = [qn(f.column) for f in self.fields]
+        self.insert_sql = "INSERT INTO {} ({}) VALUES ({})".format(  # noqa: S608 - quoted names
+            table, ", ".join(columns), ", ".join(["%s"] * len(columns))
+        )
+        self.update_idx = [i for i, f in enumerate(self.fields) if f.name not in update_exclude]
+        self.update_sql = "UPDATE {} SET {} WHERE {} = %s".format(  # noqa: S608 - quoted names
+            table,
+            ", ".join(f"{columns[i]} = %s" for i in self.update_idx),
+            qn(model._meta.pk.column),
+        )
+
+    def row(self, values: dict[str, Any]) -> list[Any]:
+        merged = {**self.defaults, **values}
+        out = []
+        for f, adapt in zip(self.fields, self.adapters, strict=True):
+            value = merged[f.attname]
+            out.append(adapt(value) if adapt is not None and value is not None else value)
+        return out
+
+    def insert(self, rows: list[dict[str, Any]]) -> None:
+        if rows:
+            with connection.cursor() as cursor:
+                cursor.executemany(self.insert_sql, [self.row(r) for r in rows])
+
+    def update(self, rows: list[tuple[int, dict[str, Any]]]) -> None:
+        if rows:
+            params = []
+            for pk, values in rows:
+                full = self.row(values)
+                params.append([full[i] for i in self.update_idx] + [pk])
+            with connection.cursor() as cursor:
+                cursor.executemany(self.update_sql, params)
+
+
+_FIXED = ("source_system", "external_id", "created_at")
+
+
+def upsert_encounters(
+    cleaned: list[CleanEncounter], *, batch: ImportBatch | None = None
+) -> UpsertCounts:
+    """Write validated encounters: insert new, update changed (replacing their procedures),
+    count unchanged; grant each treating institution a care relationship. The caller owns
+    the transaction (this runs in a savepoint of it)."""
+    counts = UpsertCounts()
+    now = clock.now()
+    days = _TreatingDays()
+    with transaction.atomic():
+        for run in _unique_runs(cleaned, _source_key):
+            _write_encounters(run, batch, now, counts, days)
+    return counts
+
+
+def _write_encounters(
+    run: list[CleanEncounter],
+    batch: ImportBatch | None,
+    now: dt.datetime,
+    counts: UpsertCounts,
+    days: _TreatingDays,
+) -> None:
+    existing = _existing(Encounter, [_source_key(c) for c in run])
+    stamp = {"batch_id": batch.pk if batch else None, "updated_at": now}
+    fresh: list[CleanEncounter] = []
+    changed: list[tuple[int, CleanEncounter]] = []
+    for item in run:
+        found = existing.get(_source_key(item))
+        if found is None:
+            fresh.append(item)
+        elif found[1] == item.content_hash:
+            counts.unchanged += 1
+        else:
+            changed.append((found[0], item))
+    encounters = _RowWriter(Encounter, update_exclude=_FIXED)
+    encounters.insert(
+        [
+            {**item.values, **stamp, "content_hash": item.content_hash, "created_at": now}
+            for item in fresh
+        ]
+    )
+    encounters.update(
+        [
+            (pk, {**item.values, **stamp, "content_hash": item.content_hash, "created_at": now})
+            for pk, item in changed
+        ]
+    )
+    changed_ids = [pk for pk, _ in changed]
+    for start in range(0, len(changed_ids), LOOKUP_CHUNK):
+        EncounterProcedure.objects.filter(
+            encounter_id__in=changed_ids[start : start + LOOKUP_CHUNK]
+        ).delete()
+    new_ids = _existing(Encounter, [_source_key(item) for item in fresh]) if fresh else {}
+    written = [(new_ids[_source_key(item)][0], item) for item in fresh] + changed
+    _RowWriter(EncounterProcedure).insert(
+        [
+            {"encounter_id": pk, "seq": seq, "code": code, "grade": grade}
+            for pk, item in written
+            for seq, (code, grade) in enumerate(item.procedures, start=1)
+        ]
+    )
+    counts.inserted += len(fresh)
+    counts.updated += len(changed)
+    _grant_treating([item for _, item in written], days)
+
+
+class _TreatingDays:
+    """The policy parameter for the date of each encounter, looked up once per date."""
+
+    def __init__(self) -> None:
+        self._cache: dict[dt.date, int] = {}
+
+    def __call__(self, on: dt.date) -> int:
+        if on not in self._cache:
+            self._cache[on] = int(get_parameter(TREATING_DAYS_KEY, on))
+        return self._cache[on]
+
+
+def _grant_treating(items: list[CleanEncounter], days: _TreatingDays) -> None:
+    """Make sure each (resident, institution) pair of these encounters has a treating care
+    relationship covering its visits plus the policy window: nothing is written when one
+    already covers it, an adjoining or overlapping encounter-sourced one is widened, and
+    otherwise one is added; so a pair keeps one row however many imports touch it.
+
+    The checks are those of ``residents.services.do_grant_care_relationship`` (a grantable
+    kind, the end not before the start), which this bulk path stands in for.
+    """
+    wanted: dict[tuple[int, int], list[Any]] = {}
+    for item in items:
+        v = item.values
+        start: dt.date = v["visit_date"]
+        end = rules.treating_valid_to(start, v["discharge_date"], days(start))
+        pair = (v["resident_id"], v["institution_id"])
+        ref = f"{v['source_system']}:{v['external_id']}"[:64]
+        span = wanted.get(pair)
+        if span is None:
+            wanted[pair] = [start, end, ref]
+        else:
+            span[0] = min(span[0], start)
+            span[1] = max(span[1], end)
+    if not wanted:
+        return
+    have: dict[tuple[int, int], list[list[Any]]] = {}  # [id, source, valid_from, valid_to]
+    residents = sorted({r for r, _ in wanted})
+    institutions = sorted({i for _, i in wanted})
+    for start_at in range(0, len(residents), LOOKUP_CHUNK):
+        rows = CareRelationship.objects.filter(
+            kind=AccessBasis.TREATING,
+            resident_id__in=residents[start_at : start_at + LOOKUP_CHUNK],
+            institution_id__in=institutions,
+            practitioner__isnull=True,
+        ).values_list("pk", "resident_id", "institution_id", "source", "valid_from", "valid_to")
+        for pk, resident_id, institution_id, source, valid_from, valid_to in rows:
+            have.setdefault((resident_id, institution_id), []).append(
+                [pk, source, valid_from, valid_to]
+            )
+    day = dt.timedelta(days=1)
+    grants: list[CareRelationship] = []
+    widened: dict[int, list[Any]] = {}
+    for (resident_id, institution_id), (start, end, ref) in sorted(wanted.items()):
+        existing = have.get((resident_id, institution_id), [])
+        if any(f <= start and (t is None or t >= end) for _, _, f, t in existing):
+            continue
+        near = next(
+            (
+                r
+                for r in existing
+                if r[1] == CARE_SOURCE
+                and r[3] is not None
+                and r[3] >= start - day
+                and r[2] <= end + day
+            ),
+            None,
+        )
+        if near is not None:
+            near[2] = min(near[2], start)
+            near[3] = max(near[3], end)
+            widened[near[0]] = near
+            continue
+        grants.append(
+            CareRelationship(
+                resident_id=resident_id,
+                institution_id=institution_id,
+                kind=AccessBasis.TREATING,
+                source=CARE_SOURCE,
+                source_ref=ref,
+                valid_from=start,
+                valid_to=end,
+            )
+        )
+    CareRelationship.objects.bulk_create(grants, batch_size=500)
+    if widened:
+        ops = connection.ops
+        sql = "UPDATE {} SET {} = %s, {} = %s WHERE {} = %s".format(  # noqa: S608 - quoted names
+            ops.quote_name(CareRelationship._meta.db_table),
+            ops.quote_name("valid_from"),
+            ops.quote_name("valid_to"),
+            ops.quote_name("id"),
+        )
+        with connection.cursor() as cursor:
+            cursor.executemany(
+                sql,
+                [
+                    (ops.adapt_datefield_value(f), ops.adapt_datefield_value(t), pk)
+                    for pk, _, f, t in widened.values()
+                ],
+            )
 
 
 def upsert_external_settlements(
     cleaned: list[CleanSettlement], *, batch: ImportBatch | None = None
 ) -> UpsertCounts:
-    raise NotImplementedError
+    """Write validated external settlements, idempotent like ``upsert_encounters``."""
+    counts = UpsertCounts()
+    now = clock.now()
+    stamp = {"batch_id": batch.pk if batch else None, "updated_at": now, "created_at": now}
+    with transaction.atomic():
+        writer = _RowWriter(ExternalSettlement, update_exclude=_FIXED)
+        for run in _unique_runs(cleaned, _source_key):
+            existing = _existing(ExternalSettlement, [_source_key(c) for c in run])
+            fresh: list[dict[str, Any]] = []
+            changed: list[tuple[int, dict[str, Any]]] = []
+            for item in run:
+                found = existing.get(_source_key(item))
+                row = {**item.values, **stamp, "content_hash": item.content_hash}
+                if found is None:
+                    fresh.append(row)
+                elif found[1] == item.content_hash:
+                    counts.unchanged += 1
+                else:
+                    changed.append((found[0], row))
+            writer.insert(fresh)
+            writer.update(changed)
+            counts.inserted += len(fresh)
+            counts.updated += len(changed)
+    return counts
