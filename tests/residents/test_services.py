@@ -389,3 +389,36 @@ def test_household_relations(world) -> None:
     spouse = world.residents["elderly_spouse"]
     assert head.household_id == spouse.household_id
     assert (head.relation_to_head, spouse.relation_to_head) == (Relation.HEAD, Relation.SPOUSE)
+
+
+@pytest.mark.django_db
+def test_bulk_ensure_care_relationships(world) -> None:
+    from yigongti.residents.services import bulk_ensure_care_relationships
+
+    patient = world.residents["elderly_patient"]
+    inst = world.institutions["thc_hekou"]
+    key = (patient.pk, inst.pk)
+    jan = (dt.date(2025, 1, 1), dt.date(2025, 12, 31), "enc:1")
+    assert bulk_ensure_care_relationships(
+        {key: jan}, kind=AccessBasis.TREATING, source="encounter"
+    ) == (1, 0)
+    # covered → nothing; adjoining → widened; same pair keeps one row
+    assert bulk_ensure_care_relationships(
+        {key: jan}, kind=AccessBasis.TREATING, source="encounter"
+    ) == (0, 0)
+    later = (dt.date(2026, 1, 1), dt.date(2026, 6, 30), "enc:2")
+    assert bulk_ensure_care_relationships(
+        {key: later}, kind=AccessBasis.TREATING, source="encounter"
+    ) == (0, 1)
+    row = CareRelationship.objects.get(
+        resident=patient, institution=inst, kind=AccessBasis.TREATING
+    )
+    assert (row.valid_from, row.valid_to) == (dt.date(2025, 1, 1), dt.date(2026, 6, 30))
+    with pytest.raises(DomainError, match="不能授予查阅权限"):
+        bulk_ensure_care_relationships({key: jan}, kind=AccessBasis.BREAK_GLASS, source="x")
+    with pytest.raises(DomainError, match="结束日期不能早于开始日期"):
+        bulk_ensure_care_relationships(
+            {key: (dt.date(2025, 2, 1), dt.date(2025, 1, 1), "x")},
+            kind=AccessBasis.TREATING,
+            source="x",
+        )

@@ -44,7 +44,8 @@ from yigongti.organizations.choices import InstitutionLevel
 from yigongti.organizations.models import Department, Institution
 from yigongti.residents import rules as resident_rules
 from yigongti.residents.choices import IdType
-from yigongti.residents.models import CareRelationship, Resident
+from yigongti.residents.models import Resident
+from yigongti.residents.services import bulk_ensure_care_relationships
 from yigongti.staff.models import Practitioner
 
 Errors = dict[str, list[str]]
@@ -691,73 +692,11 @@ def _grant_treating(items: list[CleanEncounter], days: _TreatingDays) -> None:
         else:
             span[0] = min(span[0], start)
             span[1] = max(span[1], end)
-    if not wanted:
-        return
-    have: dict[tuple[int, int], list[list[Any]]] = {}  # [id, source, valid_from, valid_to]
-    residents = sorted({r for r, _ in wanted})
-    institutions = sorted({i for _, i in wanted})
-    for start_at in range(0, len(residents), LOOKUP_CHUNK):
-        rows = CareRelationship.objects.filter(
-            kind=AccessBasis.TREATING,
-            resident_id__in=residents[start_at : start_at + LOOKUP_CHUNK],
-            institution_id__in=institutions,
-            practitioner__isnull=True,
-        ).values_list("pk", "resident_id", "institution_id", "source", "valid_from", "valid_to")
-        for pk, resident_id, institution_id, source, valid_from, valid_to in rows:
-            have.setdefault((resident_id, institution_id), []).append(
-                [pk, source, valid_from, valid_to]
-            )
-    day = dt.timedelta(days=1)
-    grants: list[CareRelationship] = []
-    widened: dict[int, list[Any]] = {}
-    for (resident_id, institution_id), (start, end, ref) in sorted(wanted.items()):
-        existing = have.get((resident_id, institution_id), [])
-        if any(f <= start and (t is None or t >= end) for _, _, f, t in existing):
-            continue
-        near = next(
-            (
-                r
-                for r in existing
-                if r[1] == CARE_SOURCE
-                and r[3] is not None
-                and r[3] >= start - day
-                and r[2] <= end + day
-            ),
-            None,
-        )
-        if near is not None:
-            near[2] = min(near[2], start)
-            near[3] = max(near[3], end)
-            widened[near[0]] = near
-            continue
-        grants.append(
-            CareRelationship(
-                resident_id=resident_id,
-                institution_id=institution_id,
-                kind=AccessBasis.TREATING,
-                source=CARE_SOURCE,
-                source_ref=ref,
-                valid_from=start,
-                valid_to=end,
-            )
-        )
-    CareRelationship.objects.bulk_create(grants, batch_size=500)
-    if widened:
-        ops = connection.ops
-        sql = "UPDATE {} SET {} = %s, {} = %s WHERE {} = %s".format(  # noqa: S608 - quoted names
-            ops.quote_name(CareRelationship._meta.db_table),
-            ops.quote_name("valid_from"),
-            ops.quote_name("valid_to"),
-            ops.quote_name("id"),
-        )
-        with connection.cursor() as cursor:
-            cursor.executemany(
-                sql,
-                [
-                    (ops.adapt_datefield_value(f), ops.adapt_datefield_value(t), pk)
-                    for pk, _, f, t in widened.values()
-                ],
-            )
+    bulk_ensure_care_relationships(
+        {pair: (span[0], span[1], span[2]) for pair, span in wanted.items()},
+        kind=AccessBasis.TREATING,
+        source=CARE_SOURCE,
+    )
 
 
 def upsert_external_settlements(

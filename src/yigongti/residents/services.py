@@ -599,6 +599,82 @@ def do_grant_care_relationship(
     )
 
 
+def bulk_ensure_care_relationships(
+    wanted: dict[tuple[int, int], tuple[dt.date, dt.date, str]],
+    *,
+    kind: str,
+    source: str,
+    lookup_chunk: int = 900,
+) -> tuple[int, int]:
+    """The bulk twin of ``do_grant_care_relationship`` for imports and the generator.
+
+    ``wanted`` maps (resident id, institution id) to (valid_from, valid_to, source_ref). A pair
+    already covered is left alone; an adjoining or overlapping row from the same source is
+    widened; otherwise a row is added, so a pair keeps one row however many imports touch it.
+    Returns (created, widened). The checks are those of ``do_grant_care_relationship``.
+    """
+    if kind not in AccessBasis.values or kind in (AccessBasis.BREAK_GLASS, AccessBasis.NONE):
+        raise DomainError(f"关系类型“{kind}”不能授予查阅权限", field="kind")
+    if any(end < start for start, end, _ in wanted.values()):
+        raise DomainError("结束日期不能早于开始日期", field="valid_to")
+    if not wanted:
+        return 0, 0
+    have: dict[tuple[int, int], list[CareRelationship]] = {}
+    residents = sorted({r for r, _ in wanted})
+    institutions = sorted({i for _, i in wanted})
+    for start_at in range(0, len(residents), lookup_chunk):
+        rows = CareRelationship.objects.filter(
+            kind=kind,
+            resident_id__in=residents[start_at : start_at + lookup_chunk],
+            institution_id__in=institutions,
+            practitioner__isnull=True,
+        )
+        for row in rows:
+            have.setdefault((row.resident_id, row.institution_id), []).append(row)
+    day = dt.timedelta(days=1)
+    grants: list[CareRelationship] = []
+    widened: dict[int, CareRelationship] = {}
+    for (resident_id, institution_id), (start, end, ref) in sorted(wanted.items()):
+        existing = have.get((resident_id, institution_id), [])
+        if any(
+            r.valid_from <= start and (r.valid_to is None or r.valid_to >= end) for r in existing
+        ):
+            continue
+        near = next(
+            (
+                r
+                for r in existing
+                if r.source == source
+                and r.valid_to is not None
+                and r.valid_to >= start - day
+                and r.valid_from <= end + day
+            ),
+            None,
+        )
+        if near is not None:
+            assert near.valid_to is not None
+            near.valid_from = min(near.valid_from, start)
+            near.valid_to = max(near.valid_to, end)
+            widened[near.pk] = near
+            continue
+        grants.append(
+            CareRelationship(
+                resident_id=resident_id,
+                institution_id=institution_id,
+                kind=kind,
+                source=source,
+                source_ref=ref[:64],
+                valid_from=start,
+                valid_to=end,
+            )
+        )
+    CareRelationship.objects.bulk_create(grants, batch_size=500)
+    CareRelationship.objects.bulk_update(
+        list(widened.values()), ["valid_from", "valid_to"], batch_size=500
+    )
+    return len(grants), len(widened)
+
+
 def find_care_basis(actor: Actor, resident: Resident, today: dt.date) -> str | None:
     """The care relationship that lets this actor read this resident today, if any."""
     user = actor.user
