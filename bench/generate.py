@@ -1,10 +1,12 @@
 """Benchmark: generate a scenario (default ``county``, 500,000 residents) into fresh SQLite.
 
-Prints elapsed seconds, residents per second, peak memory, row counts, and the ratio to a floor
+Prints elapsed seconds, residents per second, peak memory, row counts, the one year of
+encounters and settlements (stage time and rows per second; ``--no-encounters`` skips it), and
+the ratio to a floor
 measured in the same process: ``executemany`` of the same number of plain resident rows into
 an empty copy of the resident table (no validation, no households, no staff). Never asserts.
 
-    .venv/bin/python bench/generate.py [--scenario county|demo] [--seed 20251]
+    .venv/bin/python bench/generate.py [--scenario county|demo] [--seed 20251] [--no-encounters]
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--scenario", default="county", choices=("demo", "county"))
     parser.add_argument("--seed", type=int, default=20251)
+    parser.add_argument("--no-encounters", action="store_true", help="skip the year of encounters")
     args = parser.parse_args()
 
     data_dir = tempfile.mkdtemp(prefix="yigongti-bench-")
@@ -34,16 +37,22 @@ def main() -> None:
     from django.core.management import call_command
     from django.db import connection
 
+    from yigongti.synth.encounters import STAGE as ENCOUNTER_STAGE
     from yigongti.synth.scenarios import generate
 
     call_command("migrate", verbosity=0)
     stages: dict[str, float] = {}
+    last_report: dict[str, float] = {}
     start = time.perf_counter()
 
     def progress(stage: str, done: int, total: int) -> None:
-        stages.setdefault(stage, time.perf_counter() - start)
+        now = time.perf_counter() - start
+        stages.setdefault(stage, now)
+        last_report[stage] = now
 
-    summary = generate(args.scenario, args.seed, progress=progress)
+    summary = generate(
+        args.scenario, args.seed, progress=progress, encounters=not args.no_encounters
+    )
     elapsed = time.perf_counter() - start
     residents = summary.counts["residents"]
     db_path = Path(connection.settings_dict["NAME"])
@@ -60,6 +69,15 @@ def main() -> None:
         print(f"rows_{name}: {count}")
     for stage, at in stages.items():
         print(f"stage_start_s {stage}: {at:.2f}")
+    if ENCOUNTER_STAGE in stages:
+        # From the first draw of the stage to its last write (the encounters' own loading and
+        # drawing before the first report are counted from the end of the stage before it).
+        before = max((t for s, t in last_report.items() if s != ENCOUNTER_STAGE), default=0.0)
+        spent = last_report[ENCOUNTER_STAGE] - before
+        rows = summary.counts.get("encounters", 0) + summary.counts.get("external_settlements", 0)
+        print(f"encounters_year_s: {spent:.2f}")
+        print(f"encounters_rows: {rows}")
+        print(f"encounters_rows_per_s: {rows / spent:,.0f}")
     print(f"floor_plain_executemany_s: {floor:.2f}")
     print(f"ratio_to_floor: {elapsed / floor:.1f}")
 

@@ -13,5 +13,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
     path("residents/", include("yigongti.residents.urls")),
+    path("encounters/", include("yigongti.encounters.urls")),
+    path("encounters/", include("yigongti.encounters.page_urls")),
     path("", include("yigongti.web.urls")),
 ]

@@ -78,3 +78,92 @@ def single_year_weights() -> np.ndarray:
     tail = 0.8 ** np.arange(15)
     weights[85:100] = bands[17] * tail / tail.sum()
     return weights / weights.sum()
+
+
+# ---------------------------------------------------------------------------
+# Encounters and settlements (synth/encounters.py), calibration.md §2-§4 and §8.
+# ---------------------------------------------------------------------------
+
+# §2 "Total visits" 6.8 per person (2023) [OFF].
+VISITS_PER_PERSON = 6.8
+# §8 visit split for a 500k county [DER/EST]: county hospitals 30-35 %, THC 25-30 %, village
+# clinics 20-25 %, private clinics and others 10-15 %, out-of-county 5-10 % (midpoints). The
+# private/other share is not generated as visits: private clinics are outside the medcom and
+# send no data; retail-pharmacy purchases are generated separately (PHARMACY_PER_PERSON).
+VISIT_SPLIT = {"county": 0.325, "thc": 0.275, "village": 0.225, "out_of_county": 0.075}
+# Split of county-hospital outpatient visits between the general, TCM and MCH hospitals
+# [I, inferred: the TCM hospital about a quarter, so 中医类 visits land in 15-20 %].
+COUNTY_HOSPITAL_SPLIT = {"general": 0.60, "tcm": 0.25, "mch": 0.15}
+# Emergency share of county-hospital visits [I, inferred; not in calibration.md].
+EMERGENCY_SHARE = 0.06
+# Retail-pharmacy settlements per person a year [I, inferred; not in calibration.md].
+PHARMACY_PER_PERSON = 1.2
+
+# §2 admissions about 21.4 per 100 (2023) [DER]; §8 18-22 per 100, 85-90 % inside the county,
+# 15-25 % of in-county admissions at THCs [DER/EST].
+ADMISSIONS_PER_100 = 20.0
+ADMISSIONS_IN_COUNTY = 0.875
+ADMISSIONS_AT_THC = 0.20
+# In-county hospital admissions between general, TCM and MCH hospitals [I, inferred].
+COUNTY_ADMISSION_SPLIT = {"general": 0.70, "tcm": 0.15, "mch": 0.15}
+# §2 ALOS: public hospitals 8.4 d (2023) [OFF]; THC 6-7 d [SEC]; out-of-county tertiary
+# longer [I]. Stays are 1 + a gamma draw with these means.
+ALOS_DAYS = {"county": 8.0, "thc": 6.5, "out_of_county": 10.0}
+
+# §8 costs (yuan) [DER/EST]: outpatient 200-250 county hospital, about 90 THC, about 40 village;
+# inpatient 6,500-7,500 county, about 2,300 THC, 14,000-20,000 out-of-county tertiary.
+# §3 tertiary outpatient 354.4 (Q1 2022) [OFF] for out-of-county visits. Means of lognormals.
+OUTPATIENT_COST = {"county": 225.0, "thc": 90.0, "village": 40.0, "out_of_county": 354.0}
+INPATIENT_COST = {"county": 7000.0, "thc": 2300.0, "out_of_county": 17000.0}
+# Emergency visits cost more than clinic visits [I, inferred].
+EMERGENCY_COST_FACTOR = 1.6
+# Spread of the lognormals (sigma of log cost) [I, inferred].
+COST_SIGMA = {"outpatient": 0.65, "inpatient": 0.55, "pharmacy": 0.7}
+# Retail-pharmacy purchase mean (yuan) [I, inferred].
+PHARMACY_COST = 85.0
+# §3 drugs are 38.0 % of the outpatient and 24.3 % of the inpatient bill (2022) [OFF]; the other
+# parts (materials, examinations and tests, services) [I, inferred]. Order: drug, material,
+# exam, service; drawn from a Dirichlet with these means.
+COST_PARTS = {
+    "outpatient": (0.38, 0.05, 0.27, 0.30),
+    "inpatient": (0.24, 0.20, 0.26, 0.30),
+}
+COST_PARTS_CONCENTRATION = 40.0
+
+# §3 resident reimbursement by level [EST]: THC 80-90 % (deductible 100-200), county 70-80 %
+# (300-600), city or out-of-county 55-65 % (800-1,500); out of province without referral 10-20
+# points lower; the whole-bill rate about 10 points lower. §3 employee in-scope rate 84.1 %
+# against residents' 66.0 % [SEC]: employees get about 15 points more [DER]. Outpatient
+# pooling (门诊统筹) rates [I, inferred]. Values: (whole-bill rate, deductible yuan).
+INPATIENT_REIMBURSEMENT = {
+    "thc": (0.75, 150.0),
+    "county": (0.65, 450.0),
+    "out_of_county": (0.50, 1000.0),
+}
+UNREFERRED_PENALTY = 0.15
+EMPLOYEE_BONUS = 0.15
+OUTPATIENT_REIMBURSEMENT = {
+    "village": 0.55,
+    "thc": 0.50,
+    "county": 0.40,
+    "out_of_county": 0.20,
+    "pharmacy": 0.10,
+}
+# Out-of-county admissions with a referral filed (转诊备案) [I, inferred].
+OUT_OF_COUNTY_REFERRED = 0.6
+
+# §4 chronic-disease follow-ups are about 30-40 % of THC visits [EST]; village clinics also
+# see chronic patients [I].
+CHRONIC_SHARE = {"thc": 0.35, "village": 0.25, "county": 0.10}
+# §4 中医类 share: some THC visits are TCM (their 中医科) [I, inferred]; every TCM-hospital
+# visit is TCM; a few at the general hospital's 中医科.
+TCM_SHARE = {"thc": 0.18, "village": 0.08, "general": 0.03}
+# §4 winter influenza peak: respiratory diagnoses weighted by month (Dec-Feb) [I, inferred from
+# §4 class C notifiable diseases led by influenza].
+RESPIRATORY_MONTH_WEIGHT = (2.2, 2.0, 1.3, 0.9, 0.7, 0.6, 0.6, 0.6, 0.7, 0.9, 1.3, 2.2)
+# Visit and admission intensity by age band (0-4, 5-14, 15-44, 45-59, 60+) [I, inferred; §4
+# "age 60+ is about 45-50 % of admissions" EST].
+VISIT_AGE_WEIGHT = (1.6, 0.8, 0.6, 1.0, 1.8)
+ADMISSION_AGE_WEIGHT = (1.2, 0.4, 0.5, 1.0, 3.2)
+# §4 grade 3-4 operations are 30-50 % of county-hospital inpatient operations; THCs almost all
+# grade 1-2 [EST]. Share of stays with an operation by diagnosis lives in synth/encounters.py.

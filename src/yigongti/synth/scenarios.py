@@ -26,7 +26,15 @@ class GenerateSummary:
     counts: dict[str, int] = field(default_factory=dict)
 
 
-def generate(scenario: str, seed: int, progress: ProgressCallback | None = None) -> GenerateSummary:
+def generate(
+    scenario: str,
+    seed: int,
+    progress: ProgressCallback | None = None,
+    *,
+    encounters: bool = True,
+    encounter_years: int = 1,
+) -> GenerateSummary:
+    """Build a scenario; ``encounters=False`` skips the year(s) of encounters and settlements."""
     if scenario not in SCENARIOS:
         raise ValueError(f"未知场景“{scenario}”，可选：{'、'.join(SCENARIOS)}")
     # A fixed clock: every timestamp (records, audit events) is the scenario's as-of time, so
@@ -39,12 +47,23 @@ def generate(scenario: str, seed: int, progress: ProgressCallback | None = None)
             from yigongti.synth.population import build_population
 
             build_population(world, scenario=scenario, seed=seed, progress=progress)
+            if encounters:
+                from yigongti.synth.encounters import build_encounters
+
+                build_encounters(
+                    world,
+                    scenario=scenario,
+                    seed=seed,
+                    years=encounter_years,
+                    progress=progress,
+                )
     summary.counts = count_rows()
     return summary
 
 
 def count_rows() -> dict[str, int]:
     from yigongti.accounts.models import User
+    from yigongti.encounters.models import Encounter, ExternalSettlement
     from yigongti.geo.models import Division
     from yigongti.organizations.models import Institution
     from yigongti.residents.models import Household, Resident
@@ -57,6 +76,8 @@ def count_rows() -> dict[str, int]:
         "users": User.objects.count(),
         "households": Household.objects.count(),
         "residents": Resident.objects.count(),
+        "encounters": Encounter.objects.count(),
+        "external_settlements": ExternalSettlement.objects.count(),
     }
 
 

@@ -36,6 +36,18 @@ _NAV: tuple[tuple[str, str, str, Any], ...] = (
     ("居民主索引", "居民查询", "web:resident_search", access.can_search_residents),
     ("居民主索引", "登记居民档案", "residents:register", access.can_edit_residents),
     ("居民主索引", "疑似重复记录", "web:duplicates", access.can_manage_mpi),
+    (
+        "诊疗服务",
+        "诊疗记录",
+        "encounter_pages:list",
+        lambda role: role in access.CLINICAL_ROLES | {Role.INSTITUTION_ADMIN, Role.COUNTY_ADMIN},
+    ),
+    (
+        "数据管理",
+        "数据导入",
+        "encounters:import",
+        access.can_manage_mpi,
+    ),  # county/institution admin
     ("安全审计", "审计日志", "web:audit_log", access.can_read_audit),
     ("系统管理", "基础数据管理", "admin:index", lambda role: role == Role.COUNTY_ADMIN),
     ("系统管理", "修改密码", "web:password_change", lambda role: True),
