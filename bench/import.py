@@ -139,11 +139,18 @@ def write_csv(
         "统筹基金支付",
         "个人支付",
     ]
+    # Each person is seen at a few institutions of their own (village clinic, township
+    # centre, county hospital), as in a real county, not at a random one of hundreds per visit.
+    usual = [
+        [institutions[rng.randrange(len(institutions))] for _ in range(3)]
+        for _ in range(len(people))
+    ]
     with path.open("w", encoding="utf-8", newline="") as fh:
         writer = csv.writer(fh)
         writer.writerow(header)
         for i in range(rows):
-            number, name = people[rng.randrange(len(people))]
+            who = rng.randrange(len(people))
+            number, name = people[who]
             day = 1 + rng.randrange(365)
             month, mday = divmod(day - 1, 31)
             visit = f"2025-{min(month + 1, 12):02d}-{min(mday + 1, 28):02d}"
@@ -159,7 +166,7 @@ def write_csv(
                     f"B{i:08d}",
                     number,
                     name,
-                    institutions[rng.randrange(len(institutions))],
+                    usual[who][rng.randrange(3)],
                     "住院" if inpatient else "门诊",
                     visit,
                     visit if inpatient else "",

@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import pytest
 from django.db import DatabaseError, connection, transaction
 
 from yigongti.core.choices import AccessBasis, AuditAction
 from yigongti.core.models import AppendOnlyError, AuditEvent, PolicyParameter
-from yigongti.core.queries import get_parameter, list_audit_events, verify_audit_chain
+from yigongti.core.queries import (
+    get_parameter,
+    list_audit_events,
+    parameter_resolver,
+    verify_audit_chain,
+)
 from yigongti.core.services import AuditContext, do_load_default_parameters, do_record_audit
 
 CTX = AuditContext(user_id=None, username="tester", role="auditor", institution_code="QH0001")
@@ -100,6 +106,30 @@ class TestParameters:
         assert get_parameter("audit.retention_days", dt.date(2025, 5, 31), "439901") == 184
         assert get_parameter("audit.retention_days", dt.date(2025, 6, 1), "439901") == 365
         assert get_parameter("audit.retention_days", dt.date(2025, 6, 1), "110105") == 184
+
+    def test_resolver_reads_the_versions_once_and_resolves_each_date(
+        self, django_assert_num_queries: Any
+    ) -> None:
+        PolicyParameter.objects.create(
+            key="access.treating_days_after_encounter",
+            effective_from=dt.date(2025, 7, 1),
+            value=180,
+            source="测试：县级调整为180天",
+        )
+        with django_assert_num_queries(1):
+            days = parameter_resolver("access.treating_days_after_encounter")
+            assert [
+                days(dt.date(2025, 6, 30)),
+                days(dt.date(2025, 7, 1)),
+                days(dt.date(2026, 1, 1)),
+            ] == [
+                365,
+                180,
+                180,
+            ]
+            assert days(dt.date(2025, 6, 30)) == 365  # remembered: no second query
+        with pytest.raises(KeyError, match="没有生效的取值"):
+            parameter_resolver("no.such")(dt.date(2025, 1, 1))
 
     def test_unknown_parameter(self) -> None:
         with pytest.raises(KeyError, match="没有生效的取值"):

@@ -515,11 +515,11 @@ def test_crash_resume_with_real_services(world, tmp_path, monkeypatch) -> None: 
     real = services.upsert_encounters
     calls = {"n": 0}
 
-    def crashing(cleaned, *, batch=None):  # type: ignore[no-untyped-def]
+    def crashing(cleaned, *, batch=None, **kw):  # type: ignore[no-untyped-def]
         calls["n"] += 1
         if calls["n"] == 3:
             raise RuntimeError("进程被杀")
-        return real(cleaned, batch=batch)
+        return real(cleaned, batch=batch, **kw)
 
     monkeypatch.setattr(services, "upsert_encounters", crashing)
     with pytest.raises(RuntimeError, match="进程被杀"):

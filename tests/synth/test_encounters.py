@@ -385,3 +385,80 @@ def test_services_still_insert_after_the_bulk_path(generated: EncounterSummary) 
     )
     assert enc.upsert_encounters([clean]).inserted == 1
     assert generated.sampled_validated > 0 and not generated.sample_skipped_reason
+
+
+def test_generated_rows_reimport_unchanged(generated: EncounterSummary) -> None:
+    """The bulk path hashes rows exactly as the services do: the same records sent again by
+    their source systems (rebuilt here from the stored rows) are all "unchanged"."""
+    from yigongti.encounters import services as enc
+    from yigongti.synth.personas import AS_OF
+
+    ctx = enc.ValidationContext.load(today=AS_OF)
+    encounters = Encounter.objects.select_related(
+        "resident", "institution", "doctor"
+    ).prefetch_related("procedures")
+    rows = list(encounters.order_by("pk")[::97]) + list(
+        encounters.filter(setting="inpatient", procedures__isnull=False).order_by("pk")[:60]
+    )
+    with_procedures = [e for e in rows if e.procedures.all()]
+    assert len(rows) > 200 and len(with_procedures) == 60
+    cleaned = [
+        enc.clean_encounter(
+            enc.EncounterInput(
+                source_system=e.source_system,
+                external_id=e.external_id,
+                id_number=e.resident.id_number,
+                institution_code=e.institution.code,
+                setting=e.setting,
+                visit_date=e.visit_date,
+                discharge_date=e.discharge_date,
+                principal_diagnosis=e.principal_diagnosis,
+                other_diagnoses=list(e.other_diagnoses),
+                procedures=[p.code for p in e.procedures.all()],
+                department_name=e.department_name,
+                doctor_code=e.doctor.code if e.doctor else "",
+                is_tcm=e.is_tcm,
+                total_cost=e.total_cost,
+                drug_cost=e.drug_cost,
+                material_cost=e.material_cost,
+                exam_cost=e.exam_cost,
+                service_cost=e.service_cost,
+                insurance_type=e.insurance_type,
+                fund_paid=e.fund_paid,
+                personal_paid=e.personal_paid,
+                deductible=e.deductible,
+            ),
+            ctx,
+        )
+        for e in rows
+    ]
+    assert enc.upsert_encounters(cleaned) == enc.UpsertCounts(unchanged=len(rows))
+    settlements = list(ExternalSettlement.objects.select_related("resident").order_by("pk")[::53])
+    assert settlements
+    again = [
+        enc.clean_external_settlement(
+            enc.ExternalSettlementInput(
+                source_system=s.source_system,
+                external_id=s.external_id,
+                kind=s.kind,
+                id_number=s.resident.id_number,
+                settlement_date=s.settlement_date,
+                institution_name=s.institution_name,
+                total_cost=s.total_cost,
+                setting=s.setting,
+                admission_date=s.admission_date,
+                discharge_date=s.discharge_date,
+                region_code=s.region_code,
+                region_name=s.region_name,
+                level=s.level,
+                principal_diagnosis=s.principal_diagnosis,
+                is_referred=s.is_referred,
+                insurance_type=s.insurance_type,
+                fund_paid=s.fund_paid,
+                personal_paid=s.personal_paid,
+            ),
+            ctx,
+        )
+        for s in settlements
+    ]
+    assert enc.upsert_external_settlements(again) == enc.UpsertCounts(unchanged=len(settlements))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from django.db.models import Q, QuerySet
@@ -51,18 +51,32 @@ def get_parameter(key: str, on: dt.date, region_code: str = "") -> Any:
 
     Rows in the database win; the shipped defaults (each with its source) are the fallback.
     """
+    return parameter_resolver(key, region_code)(on)
+
+
+def parameter_resolver(key: str, region_code: str = "") -> Callable[[dt.date], Any]:
+    """``on → value`` of policy parameter ``key``: the versions are read once (one query) and
+    each date is resolved in memory and remembered, for loops over many dated records."""
     rows = [
         rules.ParameterVersion(
             p.key, p.region_code, p.effective_from, p.effective_to, p.value, p.source
         )
         for p in PolicyParameter.objects.filter(key=key)
     ]
-    found = rules.resolve_parameter(rows, key, on, region_code) or rules.resolve_parameter(
-        rules.DEFAULT_PARAMETERS, key, on, region_code
-    )
-    if found is None:
-        raise KeyError(f"政策参数 {key} 在 {on} 没有生效的取值")
-    return found.value
+    memo: dict[dt.date, Any] = {}
+
+    def value_on(on: dt.date) -> Any:
+        if on in memo:
+            return memo[on]
+        found = rules.resolve_parameter(rows, key, on, region_code) or rules.resolve_parameter(
+            rules.DEFAULT_PARAMETERS, key, on, region_code
+        )
+        if found is None:
+            raise KeyError(f"政策参数 {key} 在 {on} 没有生效的取值")
+        memo[on] = found.value
+        return found.value
+
+    return value_on
 
 
 def prefix_q(field: str, prefixes: Iterable[str]) -> Q:

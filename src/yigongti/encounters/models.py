@@ -134,11 +134,21 @@ class Encounter(models.Model):
 
     source_system = models.CharField("来源系统", max_length=64)
     external_id = models.CharField("来源编号", max_length=64)
+    # No single-column indexes: the (resident, date) and (institution, date) indexes below
+    # serve those lookups, and two fewer indexes to maintain speed up bulk imports.
     resident = models.ForeignKey(
-        Resident, on_delete=models.PROTECT, related_name="encounters", verbose_name="居民"
+        Resident,
+        on_delete=models.PROTECT,
+        related_name="encounters",
+        verbose_name="居民",
+        db_index=False,
     )
     institution = models.ForeignKey(
-        Institution, on_delete=models.PROTECT, related_name="encounters", verbose_name="机构"
+        Institution,
+        on_delete=models.PROTECT,
+        related_name="encounters",
+        verbose_name="机构",
+        db_index=False,
     )
     department = models.ForeignKey(
         Department,
@@ -157,10 +167,13 @@ class Encounter(models.Model):
         related_name="encounters",
         verbose_name="医生",
     )
-    setting = models.CharField("类型", max_length=16, choices=Setting.choices, db_index=True)
+    # Indexed only where pages filter first (dates); setting, discharge date and diagnosis are
+    # filtered within an institution's date range (encounter_inst_date) or read by the
+    # analytic snapshot, and each extra index slows every imported row.
+    setting = models.CharField("类型", max_length=16, choices=Setting.choices)
     visit_date = models.DateField("就诊/入院日期", db_index=True)
-    discharge_date = models.DateField("出院日期", null=True, blank=True, db_index=True)
-    principal_diagnosis = models.CharField("主要诊断", max_length=16, db_index=True)
+    discharge_date = models.DateField("出院日期", null=True, blank=True)
+    principal_diagnosis = models.CharField("主要诊断", max_length=16)
     other_diagnoses = models.JSONField("其他诊断", default=list, blank=True)
     is_tcm = models.BooleanField("中医类", default=False)
     total_cost = models.DecimalField("总费用", **MONEY)

@@ -29,7 +29,7 @@ from django.db import connection, models, transaction
 from yigongti.core import clock
 from yigongti.core.choices import AccessBasis
 from yigongti.core.errors import DomainError
-from yigongti.core.queries import get_parameter
+from yigongti.core.queries import parameter_resolver
 from yigongti.encounters import rules
 from yigongti.encounters.choices import ExternalKind, Setting
 from yigongti.encounters.models import (
@@ -147,6 +147,22 @@ class ResidentIndex:
 
     def __init__(self) -> None:
         self._known: dict[tuple[str, str], tuple[int, str] | None] = {}
+        # (id_type, number as written) → the MPI's form, or a ValueError's message
+        self._normal: dict[tuple[str, str], tuple[bool, str]] = {}
+
+    def normalise(self, id_type: str, id_number: str, today: dt.date) -> str:
+        """``_normalise_number`` remembered per written form (a person recurs in many rows)."""
+        key = (id_type, id_number)
+        found = self._normal.get(key)
+        if found is None:
+            try:
+                found = (True, _normalise_number(id_type, id_number, today))
+            except ValueError as exc:
+                found = (False, str(exc))
+            self._normal[key] = found
+        if not found[0]:
+            raise ValueError(found[1])
+        return found[1]
 
     def __len__(self) -> int:
         return len(self._known)
@@ -185,6 +201,7 @@ class ValidationContext:
     practitioners: dict[str, int]  # practitioner code → id
     departments: dict[tuple[int, str], int]  # (institution id, department name) → id
     residents: ResidentIndex
+    _diagnosis_memo: dict[str, tuple[bool, str]] = field(default_factory=dict)
 
     @classmethod
     def load(cls, *, today: dt.date | None = None) -> ValidationContext:
@@ -207,10 +224,25 @@ class ValidationContext:
         """Load the residents of a chunk of rows in a few queries before validating them."""
         keys = []
         for row in rows:
-            key = _document_key(row.id_type, row.id_number, self.today)
-            if key is not None:
-                keys.append(key)
+            try:
+                number = self.residents.normalise(row.id_type, row.id_number, self.today)
+            except ValueError:
+                continue
+            keys.append((row.id_type, number))
         self.residents.prefetch(keys)
+
+    def diagnosis(self, text: str) -> str:
+        """``rules.resolve_diagnosis`` against the catalogue, remembered per written form."""
+        found = self._diagnosis_memo.get(text)
+        if found is None:
+            try:
+                found = (True, rules.resolve_diagnosis(text, self.diagnoses))
+            except ValueError as exc:
+                found = (False, str(exc))
+            self._diagnosis_memo[text] = found
+        if not found[0]:
+            raise ValueError(found[1])
+        return found[1]
 
 
 def _normalise_number(id_type: str, id_number: str, today: dt.date) -> str:
@@ -223,32 +255,26 @@ def _normalise_number(id_type: str, id_number: str, today: dt.date) -> str:
     return text
 
 
-def _document_key(id_type: str, id_number: str, today: dt.date) -> tuple[str, str] | None:
-    try:
-        return (id_type, _normalise_number(id_type, id_number, today))
-    except ValueError:
-        return None
-
-
 def _resolve_resident(
     id_type: str, id_number: str, patient_name: str, ctx: ValidationContext, errors: Errors
-) -> int | None:
+) -> tuple[int | None, str]:
+    """``(resident id, the number as the MPI writes it)``; errors go into ``errors``."""
     if id_type not in _ID_TYPES:
         errors["id_type"] = [f"不支持的证件类型“{id_type}”"]
-        return None
+        return None, ""
     try:
-        number = _normalise_number(id_type, id_number, ctx.today)
+        number = ctx.residents.normalise(id_type, id_number, ctx.today)
     except ValueError as exc:
         errors["id_number"] = [str(exc)]
-        return None
+        return None, ""
     found = ctx.residents.get((id_type, number))
     if found is None:
         errors["id_number"] = [f"证件号码“{number}”在居民主索引中不存在，请先建档"]
-        return None
+        return None, number
     resident_id, name = found
     if patient_name.strip() and patient_name.strip() != name:
         errors["patient_name"] = ["姓名与主索引不符"]
-    return resident_id
+    return resident_id, number
 
 
 def _text(errors: Errors, name: str, value: str, label: str, max_length: int) -> str:
@@ -284,7 +310,7 @@ def clean_encounter(data: EncounterInput, ctx: ValidationContext) -> CleanEncoun
         "source_system": _text(errors, "source_system", data.source_system, "来源系统", 64),
         "external_id": _text(errors, "external_id", data.external_id, "来源编号", 64),
     }
-    resident_id = _resolve_resident(
+    resident_id, number = _resolve_resident(
         data.id_type, data.id_number, data.patient_name or "", ctx, errors
     )
     code = (data.institution_code or "").strip()
@@ -308,7 +334,7 @@ def clean_encounter(data: EncounterInput, ctx: ValidationContext) -> CleanEncoun
         errors["principal_diagnosis"] = ["主要诊断不能为空"]
     else:
         try:
-            principal = rules.resolve_diagnosis(data.principal_diagnosis, ctx.diagnoses)
+            principal = ctx.diagnosis(data.principal_diagnosis)
         except ValueError as exc:
             errors["principal_diagnosis"] = [str(exc)]
     others: list[str] = []
@@ -316,7 +342,7 @@ def clean_encounter(data: EncounterInput, ctx: ValidationContext) -> CleanEncoun
         if not (text or "").strip():
             continue
         try:
-            other = rules.resolve_diagnosis(text, ctx.diagnoses)
+            other = ctx.diagnosis(text)
         except ValueError as exc:
             errors.setdefault("other_diagnoses", []).append(str(exc))
             continue
@@ -386,7 +412,14 @@ def clean_encounter(data: EncounterInput, ctx: ValidationContext) -> CleanEncoun
         deductible=deductible,
         **parts,
     )
-    digest = rules.content_hash({**values, "procedures": [list(p) for p in procedures]})
+    natural: dict[str, Any] = {
+        "id_type": data.id_type,
+        "id_number": number,
+        "institution_code": code,
+        "doctor_code": doctor_code,
+        "procedures": procedures,
+    }
+    digest = rules.content_hash({**values, **natural}, rules.ENCOUNTER_HASH_FIELDS)
     return CleanEncounter(values=values, procedures=tuple(procedures), content_hash=digest)
 
 
@@ -404,7 +437,7 @@ def clean_external_settlement(
         kind = rules.check_external_kind(data.kind)
     except ValueError as exc:
         errors["kind"] = [str(exc)]
-    resident_id = _resolve_resident(
+    resident_id, number = _resolve_resident(
         data.id_type, data.id_number, data.patient_name or "", ctx, errors
     )
     try:
@@ -445,7 +478,7 @@ def clean_external_settlement(
     principal = ""
     if (data.principal_diagnosis or "").strip():
         try:
-            principal = rules.resolve_diagnosis(data.principal_diagnosis, ctx.diagnoses)
+            principal = ctx.diagnosis(data.principal_diagnosis)
         except ValueError as exc:
             errors["principal_diagnosis"] = [str(exc)]
     insurance_type = ""
@@ -479,7 +512,11 @@ def clean_external_settlement(
         fund_paid=fund,
         personal_paid=personal,
     )
-    return CleanSettlement(values=values, content_hash=rules.content_hash(values))
+    natural = {"id_type": data.id_type, "id_number": number}
+    return CleanSettlement(
+        values=values,
+        content_hash=rules.content_hash({**values, **natural}, rules.SETTLEMENT_HASH_FIELDS),
+    )
 
 
 # ---------------------------------------------------------------------------
@@ -554,6 +591,11 @@ class _RowWriter:
                 self.adapters.append(functools.partial(_adapt_json, encoder=f.encoder))
             else:
                 self.adapters.append(None)
+        self.columns = [
+            (f.attname, self.defaults[f.attname], adapt)
+            for f, adapt in zip(self.fields, self.adapters, strict=True)
+        ]
+        self._adapted: dict[dt.datetime, Any] = {}
         table = qn(model._meta.db_table)
         columns = [qn(f.column) for f in self.fields]
         self.insert_sql = "INSERT INTO {} ({}) VALUES ({})".format(  # noqa: S608 - quoted names
@@ -567,11 +609,19 @@ class _RowWriter:
         )
 
     def row(self, values: dict[str, Any]) -> list[Any]:
-        merged = {**self.defaults, **values}
         out = []
-        for f, adapt in zip(self.fields, self.adapters, strict=True):
-            value = merged[f.attname]
-            out.append(adapt(value) if adapt is not None and value is not None else value)
+        memo = self._adapted
+        for name, default, adapt in self.columns:
+            value = values.get(name, default)
+            if adapt is not None and value is not None:
+                if type(value) is dt.datetime:  # the same stamp on every row: adapt it once
+                    found = memo.get(value)
+                    if found is None:
+                        found = memo[value] = adapt(value)
+                    value = found
+                else:
+                    value = adapt(value)
+            out.append(value)
         return out
 
     def insert(self, rows: list[dict[str, Any]]) -> None:
@@ -592,18 +642,49 @@ class _RowWriter:
 _FIXED = ("source_system", "external_id", "created_at")
 
 
+class CareCoverage:
+    """Spans of treating care already ensured during one import, per (resident, institution),
+    so later chunks skip pairs whose visits fall inside them. Bounded: it starts afresh past
+    ``limit`` pairs (a forgotten pair is only looked up again). Discard it with the import:
+    spans from a rolled-back chunk would be wrong."""
+
+    def __init__(self, limit: int = 1_000_000) -> None:
+        self.limit = limit
+        self.spans: dict[tuple[int, int], tuple[dt.date, dt.date]] = {}
+
+    def covers(self, pair: tuple[int, int], start: dt.date, end: dt.date) -> bool:
+        span = self.spans.get(pair)
+        return span is not None and span[0] <= start and end <= span[1]
+
+    def add(self, pair: tuple[int, int], start: dt.date, end: dt.date) -> None:
+        span = self.spans.get(pair)
+        if span is not None and span[0] <= end + _DAY and start <= span[1] + _DAY:
+            start, end = min(start, span[0]), max(end, span[1])  # both covered: so is the union
+        elif len(self.spans) >= self.limit:
+            self.spans.clear()
+        self.spans[pair] = (start, end)
+
+
+_DAY = dt.timedelta(days=1)
+
+
 def upsert_encounters(
-    cleaned: list[CleanEncounter], *, batch: ImportBatch | None = None
+    cleaned: list[CleanEncounter],
+    *,
+    batch: ImportBatch | None = None,
+    coverage: CareCoverage | None = None,
 ) -> UpsertCounts:
     """Write validated encounters: insert new, update changed (replacing their procedures),
     count unchanged; grant each treating institution a care relationship. The caller owns
-    the transaction (this runs in a savepoint of it)."""
+    the transaction (this runs in a savepoint of it). An import passes one ``coverage`` for
+    all its chunks."""
     counts = UpsertCounts()
     now = clock.now()
-    days = _TreatingDays()
+    days = parameter_resolver(TREATING_DAYS_KEY)
+    coverage = coverage or CareCoverage()
     with transaction.atomic():
         for run in _unique_runs(cleaned, _source_key):
-            _write_encounters(run, batch, now, counts, days)
+            _write_encounters(run, batch, now, counts, days, coverage)
     return counts
 
 
@@ -612,7 +693,8 @@ def _write_encounters(
     batch: ImportBatch | None,
     now: dt.datetime,
     counts: UpsertCounts,
-    days: _TreatingDays,
+    days: Callable[[dt.date], Any],
+    coverage: CareCoverage,
 ) -> None:
     existing = _existing(Encounter, [_source_key(c) for c in run])
     stamp = {"batch_id": batch.pk if batch else None, "updated_at": now}
@@ -644,8 +726,9 @@ def _write_encounters(
         EncounterProcedure.objects.filter(
             encounter_id__in=changed_ids[start : start + LOOKUP_CHUNK]
         ).delete()
-    new_ids = _existing(Encounter, [_source_key(item) for item in fresh]) if fresh else {}
-    written = [(new_ids[_source_key(item)][0], item) for item in fresh] + changed
+    with_procedures = [item for item in fresh if item.procedures]
+    new_ids = _existing(Encounter, [_source_key(item) for item in with_procedures])
+    written = [(new_ids[_source_key(item)][0], item) for item in with_procedures] + changed
     _RowWriter(EncounterProcedure).insert(
         [
             {"encounter_id": pk, "seq": seq, "code": code, "grade": grade}
@@ -655,22 +738,12 @@ def _write_encounters(
     )
     counts.inserted += len(fresh)
     counts.updated += len(changed)
-    _grant_treating([item for _, item in written], days)
+    _grant_treating(fresh + [item for _, item in changed], days, coverage)
 
 
-class _TreatingDays:
-    """The policy parameter for the date of each encounter, looked up once per date."""
-
-    def __init__(self) -> None:
-        self._cache: dict[dt.date, int] = {}
-
-    def __call__(self, on: dt.date) -> int:
-        if on not in self._cache:
-            self._cache[on] = int(get_parameter(TREATING_DAYS_KEY, on))
-        return self._cache[on]
-
-
-def _grant_treating(items: list[CleanEncounter], days: _TreatingDays) -> None:
+def _grant_treating(
+    items: list[CleanEncounter], days: Callable[[dt.date], Any], coverage: CareCoverage
+) -> None:
     """Make sure each (resident, institution) pair of these encounters has a treating care
     relationship covering its visits plus the policy window: nothing is written when one
     already covers it, an adjoining or overlapping encounter-sourced one is widened, and
@@ -683,8 +756,10 @@ def _grant_treating(items: list[CleanEncounter], days: _TreatingDays) -> None:
     for item in items:
         v = item.values
         start: dt.date = v["visit_date"]
-        end = rules.treating_valid_to(start, v["discharge_date"], days(start))
+        end = rules.treating_valid_to(start, v["discharge_date"], int(days(start)))
         pair = (v["resident_id"], v["institution_id"])
+        if coverage.covers(pair, start, end):
+            continue
         ref = f"{v['source_system']}:{v['external_id']}"[:64]
         span = wanted.get(pair)
         if span is None:
@@ -697,6 +772,8 @@ def _grant_treating(items: list[CleanEncounter], days: _TreatingDays) -> None:
         kind=AccessBasis.TREATING,
         source=CARE_SOURCE,
     )
+    for pair, span in wanted.items():
+        coverage.add(pair, span[0], span[1])
 
 
 def upsert_external_settlements(

@@ -20,7 +20,6 @@ deterministic sample (every ``SAMPLE_EVERY``-th row) goes through the contract's
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -33,6 +32,7 @@ from django.db import connection
 
 from yigongti.core.choices import AccessBasis
 from yigongti.core.queries import get_parameter
+from yigongti.encounters import rules
 from yigongti.encounters import services as enc
 from yigongti.encounters.choices import ExternalKind, Setting
 from yigongti.encounters.models import (
@@ -723,9 +723,14 @@ def _money(cents: np.ndarray) -> list[float]:
     return values
 
 
-def _digest(key: str) -> str:
-    """The row's content hash: SHA-256 over its drawn values (integers and codes)."""
-    return hashlib.sha256(key.encode()).hexdigest()
+def _text(value: Any) -> str:
+    """``rules.canonical_text`` of a generated cell (text, integer id, ISO date or None)."""
+    return "" if value is None else str(value)
+
+
+def _yuan(cents: int) -> str:
+    """Cents as ``rules.canonical_text`` writes money: ``1234`` → ``12.34``."""
+    return f"{cents // 100}.{cents % 100:02d}"
 
 
 class Writer:
@@ -788,7 +793,8 @@ class Writer:
         ids = list(range(self.next_id, self.next_id + n))
         self.next_id += n
         person = b.person[at]
-        pl = person.tolist()
+        person_list = person.tolist()
+        id_numbers, inst_codes, doc_codes = w.id_numbers, w.inst_code, d.codes
         resident = w.resident_ids[person].tolist()
         inst = b.institution[at].tolist()
         doc = b.doctor[at].tolist()
@@ -805,8 +811,6 @@ class Writer:
         personal = _money(b.total[at] - b.fund[at])
         ded = _money(b.deductible[at])
         ins = w.insurance[person].tolist()
-        # The content hash uses stable keys (identity number, codes), never primary keys.
-        ids_no, codes_of, doc_codes = w.id_numbers, w.inst_code, d.codes
         prefix = f"E{year}{'OEI'[('outpatient', 'emergency', 'inpatient').index(b.setting)]}"
         rows: list[tuple[Any, ...]] = []
         procedures: list[tuple[Any, ...]] = []
@@ -840,16 +844,38 @@ class Writer:
                 personal[i],
                 ded[i],
             )
-            key = (
-                f"{row[1]}|{ids_no[pl[i]]}|{codes_of[inst[i]]}|{doc_codes[k] if k >= 0 else ''}|"
-                f"{b.setting}|{day[i]}|{stay[i]}|{diag[i]}|"
-                f"{other[i]}|{tcm[i]}|{cents[0][i]}|{cents[1][i]}|{cents[2][i]}|{cents[3][i]}|"
-                f"{cents[4][i]}|{cents[5][i]}|{cents[6][i]}|{ins[i]}|{proc[i]}"
-            )
-            rows.append((ids[i], *row, _digest(key), self.stamp, self.stamp))
+            procedure = ""
             if proc[i] >= 0:
                 code = self.procs[proc[i]]
-                procedures.append((ids[i], 1, code, self.grades.get(code)))
+                grade = self.grades.get(code)
+                procedures.append((ids[i], 1, code, grade))
+                procedure = f"{code}:{'' if grade is None else grade}"
+            # The text rules.content_hash builds from the cleaned values of the same row
+            # (rules.ENCOUNTER_HASH_FIELDS order), so re-importing generated rows is "unchanged".
+            digest = rules.digest_texts(
+                (
+                    row[0],
+                    row[1],
+                    "01",
+                    id_numbers[person_list[i]],
+                    inst_codes[inst[i]],
+                    row[5],
+                    doc_codes[k] if k >= 0 else "",
+                    row[7],
+                    row[8],
+                    _text(row[9]),
+                    row[10],
+                    self.codes[other[i]] if other[i] >= 0 else "",
+                    "1" if tcm[i] else "0",
+                    *(_yuan(c[i]) for c in cents[:5]),
+                    row[18],
+                    _yuan(cents[5][i]),
+                    _yuan(cents[0][i] - cents[5][i]),
+                    _yuan(cents[6][i]),
+                    procedure,
+                )
+            )
+            rows.append((ids[i], *row, digest, self.stamp, self.stamp))
             span = self.spans.get((resident[i], inst[i]))
             if span is None:
                 self.spans[(resident[i], inst[i])] = [day[i], day[i] + stay[i]]
@@ -899,14 +925,15 @@ class Writer:
             department_name=row[6],
             doctor_code=w.doctors.codes[doc] if doc >= 0 else "",
         )
-        enc.clean_encounter(data, self.ctx)
+        cleaned = enc.clean_encounter(data, self.ctx)
+        assert cleaned.content_hash == row[23], f"content hash differs for {row[2]}"
         self.summary.sampled_validated += 1
 
     def _write_settlements(self, b: Block, at: np.ndarray, year: int) -> None:
         w = self.w
         n = len(at)
         person = b.person[at]
-        pl = person.tolist()
+        person_list = person.tolist()
         resident = w.resident_ids[person].tolist()
         day = b.day[at].tolist()
         stay = b.stay[at].tolist()
@@ -951,14 +978,22 @@ class Writer:
                 fund[i],
                 personal[i],
             )
-            key = (
-                f"{row[1]}|{w.id_numbers[pl[i]]}|{day[i]}|{stay[i]}|{diag[i]}|{ext[i]}|"
-                f"{referred[i]}|"
-                f"{cents_total[i]}|{cents_fund[i]}|{ins[i]}"
+            digest = rules.digest_texts(
+                (
+                    *row[:3],
+                    "01",
+                    w.id_numbers[person_list[i]],
+                    *(_text(v) for v in row[4:13]),
+                    "1" if referred[i] else "0",
+                    row[14],
+                    _yuan(cents_total[i]),
+                    _yuan(cents_fund[i]),
+                    _yuan(cents_total[i] - cents_fund[i]),
+                )
             )
-            rows.append((*row, _digest(key), self.stamp, self.stamp))
+            rows.append((*row, digest, self.stamp, self.stamp))
             if self.ctx is not None and (self.summary.settlements + i) % SAMPLE_EVERY == 0:
-                self._validate_settlement(row, person[i])
+                self._validate_settlement((*row, digest), person[i])
         _insert(
             ExternalSettlement._meta.db_table,
             "source_system, external_id, kind, resident_id, settlement_date, setting, "
@@ -991,7 +1026,8 @@ class Writer:
             fund_paid=_dec(row[16]),
             personal_paid=_dec(row[17]),
         )
-        enc.clean_external_settlement(data, self.ctx)
+        cleaned = enc.clean_external_settlement(data, self.ctx)
+        assert cleaned.content_hash == row[-1], f"content hash differs for {row[1]}"
         self.summary.sampled_validated += 1
 
     def grant_care(self) -> None:

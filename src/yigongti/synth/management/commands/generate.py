@@ -22,12 +22,25 @@ class Command(BaseCommand):
         )
         parser.add_argument("--seed", type=int, default=20251, help="随机种子 random seed")
         parser.add_argument(
+            "--years",
+            type=int,
+            default=1,
+            help="就诊与结算数据的年数 years of encounters and settlements (1-5)",
+        )
+        parser.add_argument(
+            "--no-encounters",
+            action="store_true",
+            help="只生成机构、人员和居民 only institutions, staff and residents",
+        )
+        parser.add_argument(
             "--if-empty",
             action="store_true",
             help="数据库已有数据时跳过 skip when the database already holds residents",
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
+        if not 1 <= options["years"] <= 5:
+            raise CommandError("--years 应为 1 到 5 之间的整数")
         if count_rows()["institutions"] > 0:
             if options["if_empty"]:
                 self.stdout.write("数据库中已有数据，跳过生成 (already generated, skipped)")
@@ -48,7 +61,13 @@ class Command(BaseCommand):
                 bar.update(tasks[stage], completed=done, total=total)
 
             try:
-                summary = generate(options["scenario"], options["seed"], progress=progress)
+                summary = generate(
+                    options["scenario"],
+                    options["seed"],
+                    progress=progress,
+                    encounters=not options["no_encounters"],
+                    encounter_years=options["years"],
+                )
             except ValueError as exc:
                 raise CommandError(str(exc)) from None
         for name, n in summary.counts.items():
