@@ -531,6 +531,7 @@ def test_crash_resume_with_real_services(world, tmp_path, monkeypatch) -> None: 
         6,
     )
     assert Encounter.objects.count() == 6
+    assert treating_spans() == {}  # granted when the batch finishes, not per chunk
     monkeypatch.setattr(services, "upsert_encounters", real)
     resumed = run(path, chunk_size=3)
     assert resumed.pk == batch.pk
@@ -541,3 +542,41 @@ def test_crash_resume_with_real_services(world, tmp_path, monkeypatch) -> None: 
         0,
     )
     assert Encounter.objects.count() == 7
+    # Care relationships are granted once at the end, from every row of the batch: the rows
+    # committed before the crash included.
+    assert treating_spans() == {
+        ("439901195103150033", "QH0001"): (dt.date(2025, 1, 1), dt.date(2026, 1, 7)),
+        ("439901199006120033", "QH0001"): (dt.date(2025, 1, 2), dt.date(2026, 1, 6)),
+    }
+
+
+def treating_spans() -> dict[tuple[str, str], tuple[dt.date, dt.date | None]]:
+    from yigongti.residents.models import CareRelationship
+
+    return {
+        (c.resident.id_number, c.institution.code): (c.valid_from, c.valid_to)
+        for c in CareRelationship.objects.filter(source="encounter").select_related(
+            "resident", "institution"
+        )
+    }
+
+
+def test_care_granted_per_policy_version_of_each_visit(world, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from yigongti.core.models import PolicyParameter
+
+    PolicyParameter.objects.create(
+        key="access.treating_days_after_encounter",
+        effective_from=dt.date(2025, 1, 5),
+        value=30,
+        source="测试：自1月5日起改为30天",
+    )
+    lines = [
+        f"R{i},439901195103150033,QH0001,门诊,2025-01-{i:02d},I10,10.00,10.00" for i in (1, 3, 5, 7)
+    ] + ["R9,439901199006120033,QH0001,门诊,2025-01-09,I10,10.00,10.00"]
+    path = write(tmp_path, "b.csv", HEADER + ",统筹基金支付\n" + "\n".join(lines) + "\n")
+    assert run(path).rows_inserted == 5
+    # 张: 1月1日、3日就诊按365天（至2026-01-03），5日、7日按30天（至2月6日），取最远者；陈: 30天。
+    assert treating_spans() == {
+        ("439901195103150033", "QH0001"): (dt.date(2025, 1, 1), dt.date(2026, 1, 3)),
+        ("439901199006120033", "QH0001"): (dt.date(2025, 1, 9), dt.date(2025, 2, 8)),
+    }

@@ -715,38 +715,3 @@ class TestExternalSettlements:
             clean_external_settlement(settlement(**overrides), ctx)
         assert info.value.field_errors == errors
         assert ExternalSettlement.objects.count() == 0
-
-
-class TestCareCoverage:
-    def test_covers_only_inside_what_was_ensured(self) -> None:
-        from yigongti.encounters.services import CareCoverage
-
-        cov = CareCoverage()
-        pair = (1, 2)
-        assert not cov.covers(pair, dt.date(2025, 1, 1), dt.date(2025, 1, 1))
-        cov.add(pair, dt.date(2025, 3, 1), dt.date(2026, 3, 1))
-        assert cov.covers(pair, dt.date(2025, 3, 1), dt.date(2026, 3, 1))
-        assert cov.covers(pair, dt.date(2025, 4, 1), dt.date(2026, 2, 1))
-        assert not cov.covers(pair, dt.date(2025, 2, 28), dt.date(2025, 4, 1))
-        assert not cov.covers(pair, dt.date(2025, 4, 1), dt.date(2026, 3, 2))
-        assert not cov.covers((1, 3), dt.date(2025, 4, 1), dt.date(2025, 5, 1))
-
-    def test_adjoining_spans_join_and_distant_ones_replace(self) -> None:
-        from yigongti.encounters.services import CareCoverage
-
-        cov = CareCoverage()
-        pair = (1, 2)
-        cov.add(pair, dt.date(2025, 3, 1), dt.date(2025, 3, 31))
-        cov.add(pair, dt.date(2025, 4, 1), dt.date(2025, 4, 30))  # adjoins: the union
-        assert cov.spans[pair] == (dt.date(2025, 3, 1), dt.date(2025, 4, 30))
-        cov.add(pair, dt.date(2025, 9, 1), dt.date(2025, 9, 30))  # a gap: never claim it
-        assert cov.spans[pair] == (dt.date(2025, 9, 1), dt.date(2025, 9, 30))
-
-    def test_bounded(self) -> None:
-        from yigongti.encounters.services import CareCoverage
-
-        cov = CareCoverage(limit=3)
-        for resident in range(5):
-            cov.add((resident, 1), dt.date(2025, 1, 1), dt.date(2025, 2, 1))
-        assert len(cov.spans) <= 3
-        assert cov.covers((4, 1), dt.date(2025, 1, 1), dt.date(2025, 2, 1))

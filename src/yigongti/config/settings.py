@@ -94,11 +94,12 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL journal, a busy timeout instead of "database is locked", and IMMEDIATE write
     # transactions so that concurrent writers queue instead of failing on upgrade. A 64 MiB
     # page cache (default 2 MiB) keeps the indexes of a county's million-row tables in memory
-    # during imports (allocated only as pages are used).
+    # during imports (allocated only as pages are used); checkpointing the WAL every 64 MiB
+    # instead of 4 MiB writes each hot index page back once per many imported chunks.
     DATABASES["default"]["OPTIONS"] = {
         "init_command": (
             "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;"
-            " PRAGMA cache_size=-65536; PRAGMA temp_store=MEMORY;"
+            " PRAGMA cache_size=-65536; PRAGMA temp_store=MEMORY; PRAGMA wal_autocheckpoint=16384;"
         ),
         "transaction_mode": "IMMEDIATE",
         "timeout": 20,

@@ -79,7 +79,9 @@ def _money(text: str) -> Decimal:
 
 
 class EncounterFastLane:
-    """Cleans the common CSV encounter row; ``None`` sends a row to the general path."""
+    """Cleans the common CSV encounter row; ``None`` sends a row to the general path.
+
+    Cells must be text (a CSV file); an absent column reads as an empty cell."""
 
     def __init__(
         self,
@@ -92,7 +94,9 @@ class EncounterFastLane:
         false_words: frozenset[str],
         split: Any,
     ) -> None:
-        self.at = {name: positions.get(name, -1) for name in _FIELDS}
+        self.width = max(positions.values(), default=-1) + 1
+        # An absent column points just past the row, at the empty cell appended there.
+        self.idx = tuple(positions.get(name, self.width) for name in _FIELDS)
         self.ctx = ctx
         self.source_system = source_system.strip()
         self.settings = settings
@@ -105,28 +109,26 @@ class EncounterFastLane:
         self._procedures: dict[str, tuple[tuple[str, int | None], ...]] = {}
         self.usable = 0 < len(self.source_system) <= 64
 
+    def _row(self, cells: list[object]) -> list[Any]:
+        width = self.width
+        if len(cells) == width:
+            return [*cells, ""]
+        if len(cells) < width:
+            return [*cells, *([""] * (width - len(cells) + 1))]
+        return [*cells[:width], ""]
+
     def document(self, cells: list[object]) -> tuple[str, str] | None:
         """The MPI key ``(id_type, number)`` of a row, for prefetching residents; ``None`` when
         the row will need the general path anyway."""
+        c = self._row(cells)
+        id_type = c[self.idx[2]].strip() or "01"
         try:
-            id_type = self._cell(cells, "id_type") or "01"
             return (
                 id_type,
-                self.ctx.residents.normalise(
-                    id_type, self._cell(cells, "id_number"), self.ctx.today
-                ),
+                self.ctx.residents.normalise(id_type, c[self.idx[1]].strip(), self.ctx.today),
             )
-        except (_Reject, ValueError):
+        except (ValueError, AttributeError):
             return None
-
-    def _cell(self, cells: list[object], name: str) -> str:
-        i = self.at[name]
-        if i < 0 or i >= len(cells):
-            return ""
-        value = cells[i]
-        if type(value) is not str:
-            raise _Reject
-        return value.strip()
 
     def _date(self, text: str) -> dt.date:
         found = self._dates.get(text)
@@ -172,59 +174,84 @@ class EncounterFastLane:
         if not self.usable:
             return None
         try:
-            return self._clean(cells)
-        except _Reject:
+            return self._clean(self._row(cells))
+        except (_Reject, AttributeError):  # AttributeError: a cell that is not text
             return None
 
-    def _clean(self, cells: list[object]) -> CleanEncounter:
+    def _clean(self, c: list[Any]) -> CleanEncounter:
         ctx = self.ctx
-        cell = self._cell
-        external_id = cell(cells, "external_id")
+        (
+            i_external,
+            i_number,
+            i_type,
+            i_name,
+            i_institution,
+            i_setting,
+            i_department,
+            i_doctor,
+            i_visit,
+            i_discharge,
+            i_principal,
+            i_others,
+            i_procedures,
+            i_tcm,
+            i_total,
+            i_drug,
+            i_material,
+            i_exam,
+            i_service,
+            i_fund,
+            i_personal,
+            i_deductible,
+            i_insurance,
+        ) = self.idx
+        external_id = c[i_external].strip()
         if not external_id or len(external_id) > 64:
             raise _Reject
-        id_type = cell(cells, "id_type") or "01"
-        if id_type != "01":
+        if c[i_type].strip() not in ("", "01"):
             raise _Reject
         try:
-            number = ctx.residents.normalise(id_type, cell(cells, "id_number"), ctx.today)
+            number = ctx.residents.normalise("01", c[i_number].strip(), ctx.today)
         except ValueError:
             raise _Reject from None
-        person = ctx.residents.get((id_type, number))
+        person = ctx.residents.get(("01", number))
         if person is None:
             raise _Reject
-        name = cell(cells, "patient_name")
+        name = c[i_name].strip()
         if name and name != person[1]:
             raise _Reject
-        institution_id = ctx.institutions.get(cell(cells, "institution_code"))
+        institution_code = c[i_institution].strip()
+        institution_id = ctx.institutions.get(institution_code)
         if institution_id is None:
             raise _Reject
-        setting_text = cell(cells, "setting")
+        setting_text = c[i_setting].strip()
         setting = self.settings.get(setting_text) or self.settings.get(setting_text.lower())
         if setting is None:
             raise _Reject
-        department_name = cell(cells, "department_name")
+        department_name = c[i_department].strip()
         if len(department_name) > 64:
             raise _Reject
-        doctor_code = cell(cells, "doctor_code")
+        doctor_code = c[i_doctor].strip()
         doctor_id = None
         if doctor_code:
             doctor_id = ctx.practitioners.get(doctor_code)
             if doctor_id is None:
                 raise _Reject
-        visit_text = cell(cells, "visit_date")
+        visit_text = c[i_visit].strip()
         if not visit_text:
             raise _Reject
         visit = self._date(visit_text)
         if visit > ctx.today:
             raise _Reject
-        discharge_text = cell(cells, "discharge_date")
+        discharge_text = c[i_discharge].strip()
         discharge = self._date(discharge_text) if discharge_text else None
-        if setting == _INPATIENT:
+        inpatient = setting == _INPATIENT
+        if inpatient:
             if discharge is None or discharge < visit or discharge > ctx.today:
                 raise _Reject
         elif discharge is not None and discharge != visit:
             raise _Reject
-        principal_text = cell(cells, "principal_diagnosis")
+        principal_text = c[i_principal].strip()
         if not principal_text:
             raise _Reject
         try:
@@ -232,18 +259,18 @@ class EncounterFastLane:
         except ValueError:
             raise _Reject from None
         others: list[str] = []
-        for other in self._codes(cell(cells, "other_diagnoses")):
+        for other in self._codes(c[i_others].strip()):
             if other != principal and other not in others:
                 others.append(other)
-        procedures = self._procedure_codes(cell(cells, "procedures"))
-        tcm_text = cell(cells, "is_tcm").lower()
+        procedures = self._procedure_codes(c[i_procedures].strip())
+        tcm_text = c[i_tcm].strip().lower()
         if tcm_text in self.true_words:
             is_tcm = True
         elif tcm_text in self.false_words:
             is_tcm = False
         else:
             raise _Reject
-        insurance_text = cell(cells, "insurance_type")
+        insurance_text = c[i_insurance].strip()
         if insurance_text:
             insurance_type = self.insurance.get(insurance_text) or self.insurance.get(
                 insurance_text.lower()
@@ -252,13 +279,13 @@ class EncounterFastLane:
                 raise _Reject
         else:
             insurance_type = "resident"
-        total_text = cell(cells, "total_cost")
+        total_text = c[i_total].strip()
         if not total_text:
             raise _Reject
         total = _money(total_text)
         amounts = []
-        for field in _MONEY_FIELDS:
-            text = cell(cells, field)
+        for i in (i_drug, i_material, i_exam, i_service, i_fund, i_personal, i_deductible):
+            text = c[i].strip()
             amounts.append(_money(text) if text else _ZERO)
         drug, material, exam, service, fund, personal, deductible = amounts
         if drug + material + exam + service > total:
@@ -267,6 +294,7 @@ class EncounterFastLane:
             raise _Reject
         if insurance_type == _NONE_INSURED and fund > 0:
             raise _Reject
+        kept_discharge = discharge if inpatient else None
         values: dict[str, Any] = {
             "source_system": self.source_system,
             "external_id": external_id,
@@ -277,7 +305,7 @@ class EncounterFastLane:
             "doctor_id": doctor_id,
             "setting": setting,
             "visit_date": visit,
-            "discharge_date": discharge if setting == _INPATIENT else None,
+            "discharge_date": kept_discharge,
             "principal_diagnosis": principal,
             "other_diagnoses": others,
             "is_tcm": is_tcm,
@@ -291,12 +319,33 @@ class EncounterFastLane:
             "exam_cost": exam,
             "service_cost": service,
         }
-        natural = {
-            "id_type": id_type,
-            "id_number": number,
-            "institution_code": cell(cells, "institution_code"),
-            "doctor_code": doctor_code,
-            "procedures": list(procedures),
-        }
-        digest = rules.content_hash({**values, **natural}, rules.ENCOUNTER_HASH_FIELDS)
+        # rules.content_hash over rules.ENCOUNTER_HASH_FIELDS, written out for these types
+        # (amounts are already quantized to cents; the property test holds the two equal).
+        digest = rules.digest_texts(
+            (
+                self.source_system,
+                external_id,
+                "01",
+                number,
+                institution_code,
+                department_name,
+                doctor_code,
+                setting,
+                visit.isoformat(),
+                "" if kept_discharge is None else kept_discharge.isoformat(),
+                principal,
+                ";".join(others),
+                "1" if is_tcm else "0",
+                f"{total:f}",
+                f"{drug:f}",
+                f"{material:f}",
+                f"{exam:f}",
+                f"{service:f}",
+                insurance_type,
+                f"{fund:f}",
+                f"{personal:f}",
+                f"{deductible:f}",
+                ";".join(f"{code}:{'' if grade is None else grade}" for code, grade in procedures),
+            )
+        )
         return CleanEncounter(values=values, procedures=procedures, content_hash=digest)

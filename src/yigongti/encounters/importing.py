@@ -14,14 +14,16 @@ import csv
 import datetime as dt
 import hashlib
 import io
+import multiprocessing
 import re
+import resource
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import IO, Any
 
-from django.db import transaction
+from django.db import connection, connections, transaction
 
 from yigongti.core import clock
 from yigongti.core.errors import DomainError
@@ -620,7 +622,6 @@ class _ChunkReader:
                 split=_SPLIT,
             )
         self.ctx = ctx
-        self.coverage = services.CareCoverage()
 
     def prefetch(self, chunk: list[Row]) -> None:
         """Load the residents of a chunk in a few queries (one per 900) before cleaning it."""
@@ -705,6 +706,17 @@ def open_batch(
     )
 
 
+@dataclass
+class CleanedChunk:
+    """One chunk after validation: what its transaction writes (picklable, so a cleaning
+    process can hand it to the writing one)."""
+
+    good: list[Any]
+    bad: list[tuple[int, dict[str, str], dict[str, list[str]]]]  # (row, raw cells, errors)
+    rows: int
+    last_row: int
+
+
 def run_batch(
     batch: ImportBatch,
     rows: Iterable[Row],
@@ -715,98 +727,147 @@ def run_batch(
     message: str = "",
     institution_allowed: Callable[[str], bool] | None = None,
     header: Header | None = None,
+    progress: Callable[[ImportBatch], None] | None = None,
 ) -> ImportBatch:
     """Validate and write ``rows`` chunk by chunk, one transaction per chunk; resumable.
 
     ``institution_allowed`` (from the uploader's data scope) rejects encounter rows of
     institutions the uploader may not write for. ``header`` is needed for rows still
     ``pending`` (as ``file_rows`` yields them)."""
-    clean, upsert = _pipeline(kind)
-    ctx = services.ValidationContext.load(today=today)
-    reader = _ChunkReader(kind, batch.source_system, header, ctx)
-    chunk: list[Row] = []
-    for row in rows:
-        if row.number <= batch.last_committed_row:
-            continue  # committed before a crash
-        chunk.append(row)
-        if len(chunk) >= chunk_size:
-            _commit_chunk(batch, chunk, clean, upsert, ctx, institution_allowed, reader)
-            chunk = []
-    if chunk:
-        _commit_chunk(batch, chunk, clean, upsert, ctx, institution_allowed, reader)
-    batch.status = BatchStatus.DONE
-    batch.finished_at = clock.now()
-    batch.message = message[:300]
-    batch.save(update_fields=["status", "finished_at", "message"])
+    cleaner = _ChunkCleaner(kind, batch.source_system, header, today, institution_allowed)
+    chunks = cleaner.chunks(rows, chunk_size, batch.last_committed_row)
+    return _write_batch(batch, chunks, kind, cleaner.grants_at_end, message, progress)
+
+
+def _write_batch(
+    batch: ImportBatch,
+    chunks: Iterable[CleanedChunk],
+    kind: str,
+    grants_at_end: bool,
+    message: str,
+    progress: Callable[[ImportBatch], None] | None,
+) -> ImportBatch:
+    _clean, upsert = _pipeline(kind)
+    # Every id a chunk writes was looked up in this database while validating it, so on
+    # SQLite the per-row foreign-key probes (a third of the insert time) are switched off for
+    # the chunks, as Django's loaddata does; residents and institutions are never deleted
+    # (PROTECT). Inside an enclosing transaction (a page, a test) SQLite ignores the switch.
+    with connection.constraint_checks_disabled():
+        for chunk in chunks:
+            _write_chunk(batch, chunk, upsert, grants_at_end)
+            if progress is not None:
+                progress(batch)
+    with transaction.atomic():
+        if grants_at_end:  # the chunks left the care relationships to this step
+            services.do_grant_treating_for_batch(batch)
+        batch.status = BatchStatus.DONE
+        batch.finished_at = clock.now()
+        batch.message = message[:300]
+        batch.save(update_fields=["status", "finished_at", "message"])
     return batch
 
 
-def _commit_chunk(
-    batch: ImportBatch,
-    chunk: list[Row],
-    clean: Callable[..., Any],
-    upsert: Callable[..., services.UpsertCounts],
-    ctx: services.ValidationContext,
-    institution_allowed: Callable[[str], bool] | None = None,
-    reader: _ChunkReader | None = None,
-) -> None:
-    good: list[Any] = []
-    bad: list[ImportRowError] = []
-    seen: dict[str, int] = {}
-    if reader is not None:
+class _ChunkCleaner:
+    """Validates rows chunk by chunk (no writes): the fast lane where it applies, else
+    ``build_row`` and the services' ``clean_*``."""
+
+    def __init__(
+        self,
+        kind: str,
+        source_system: str,
+        header: Header | None,
+        today: dt.date | None,
+        institution_allowed: Callable[[str], bool] | None,
+    ) -> None:
+        self.clean, _upsert = _pipeline(kind)
+        self.ctx = services.ValidationContext.load(today=today)
+        self.reader = _ChunkReader(kind, source_system, header, self.ctx)
+        self.institution_allowed = institution_allowed
+        # With the fast lane (a real validation context) care is granted once per batch.
+        self.grants_at_end = self.reader.lane is not None
+
+    def chunks(
+        self, rows: Iterable[Row], chunk_size: int, after_row: int
+    ) -> Iterator[CleanedChunk]:
+        chunk: list[Row] = []
+        for row in rows:
+            if row.number <= after_row:
+                continue  # committed before a crash
+            chunk.append(row)
+            if len(chunk) >= chunk_size:
+                yield self.clean_chunk(chunk)
+                chunk = []
+        if chunk:
+            yield self.clean_chunk(chunk)
+
+    def clean_chunk(self, chunk: list[Row]) -> CleanedChunk:
+        reader, ctx, clean = self.reader, self.ctx, self.clean
+        institution_allowed = self.institution_allowed
+        good: list[Any] = []
+        bad: list[tuple[int, dict[str, str], dict[str, list[str]]]] = []
+        seen: dict[str, int] = {}
         reader.prefetch(chunk)
-    else:  # one query per 900 residents instead of one per row
-        ctx.prefetch_residents([row.data for row in chunk if row.data is not None])
-    for row in chunk:
-        if row.pending:
-            assert reader is not None, "pending rows need the file's header"
-            fast = reader.fast_clean(row, institution_allowed)
-            if fast is not None and row.key not in seen:
-                seen[row.key] = row.number
-                good.append(fast)
-                continue
-            row = reader.parse(row)
-        errors = dict(row.errors)
-        cleaned = None
-        if row.data is not None:
-            try:
-                cleaned = clean(row.data, ctx)
-            except DomainError as exc:
-                for name, messages in exc.field_errors.items():
-                    errors.setdefault(name, list(messages))
-        code = getattr(row.data, "institution_code", "")
-        if institution_allowed is not None and code and not institution_allowed(code):
-            errors.setdefault("institution_code", []).append(f"机构编码“{code}”不在您的数据范围内")
-        if row.key and not errors:
-            if row.key in seen:
-                errors["external_id"] = [f"来源编号与第 {seen[row.key]} 行重复"]
-            else:
-                seen[row.key] = row.number
-        if errors or cleaned is None:
-            bad.append(
-                ImportRowError(
-                    batch=batch,
-                    row_number=row.number,
-                    raw=row.raw_values(),
-                    errors=errors or {"__all__": ["无法识别的记录"]},
+        for row in chunk:
+            if row.pending:
+                fast = reader.fast_clean(row, institution_allowed)
+                if fast is not None and row.key not in seen:
+                    seen[row.key] = row.number
+                    good.append(fast)
+                    continue
+                row = reader.parse(row)
+            errors = dict(row.errors)
+            cleaned = None
+            if row.data is not None:
+                try:
+                    cleaned = clean(row.data, ctx)
+                except DomainError as exc:
+                    for name, messages in exc.field_errors.items():
+                        errors.setdefault(name, list(messages))
+            code = getattr(row.data, "institution_code", "")
+            if institution_allowed is not None and code and not institution_allowed(code):
+                errors.setdefault("institution_code", []).append(
+                    f"机构编码“{code}”不在您的数据范围内"
                 )
-            )
-        else:
-            good.append(cleaned)
+            if row.key and not errors:
+                if row.key in seen:
+                    errors["external_id"] = [f"来源编号与第 {seen[row.key]} 行重复"]
+                else:
+                    seen[row.key] = row.number
+            if errors or cleaned is None:
+                bad.append(
+                    (row.number, row.raw_values(), errors or {"__all__": ["无法识别的记录"]})
+                )
+            else:
+                good.append(cleaned)
+        return CleanedChunk(good, bad, len(chunk), chunk[-1].number)
+
+
+def _write_chunk(
+    batch: ImportBatch,
+    chunk: CleanedChunk,
+    upsert: Callable[..., services.UpsertCounts],
+    grants_at_end: bool,
+) -> None:
+    """One transaction: the good rows, the rejected rows and the batch's counters."""
     with transaction.atomic():
-        if not good:
+        if not chunk.good:
             counts = services.UpsertCounts()
-        elif reader is not None and reader.lane is not None:  # encounters, a real context
-            counts = upsert(good, batch=batch, coverage=reader.coverage)
+        elif grants_at_end:
+            counts = upsert(chunk.good, batch=batch, grant_care=False)
         else:
-            counts = upsert(good, batch=batch)
-        ImportRowError.objects.bulk_create(bad)
-        batch.rows_read += len(chunk)
+            counts = upsert(chunk.good, batch=batch)
+        ImportRowError.objects.bulk_create(
+            [
+                ImportRowError(batch=batch, row_number=number, raw=raw, errors=errors)
+                for number, raw, errors in chunk.bad
+            ]
+        )
+        batch.rows_read += chunk.rows
         batch.rows_inserted += counts.inserted
         batch.rows_updated += counts.updated
         batch.rows_unchanged += counts.unchanged
-        batch.rows_rejected += len(bad)
-        batch.last_committed_row = chunk[-1].number
+        batch.rows_rejected += len(chunk.bad)
+        batch.last_committed_row = chunk.last_row
         batch.save(
             update_fields=[
                 "rows_read",
@@ -817,6 +878,115 @@ def _commit_chunk(
                 "last_committed_row",
             ]
         )
+
+
+# --------------------------------------------------------------------------- two processes
+
+PARALLEL_MIN_BYTES = 4 << 20  # files above this are cleaned in a second process when possible
+CLEANER_PEAK_KB = [0]  # peak memory of the last cleaning process (for bench/import.py)
+
+
+def parallel_possible() -> bool:
+    """A second process can clean while this one writes: a forking platform, a database that
+    another process can open (not SQLite in memory), and no transaction open around the
+    import (the cleaning process could not see its uncommitted rows)."""
+    if "fork" not in multiprocessing.get_all_start_methods():
+        return False
+    if connection.in_atomic_block:
+        return False
+    in_memory = getattr(connection, "is_in_memory_db", lambda: False)
+    return not (connection.vendor == "sqlite" and in_memory())
+
+
+def _clean_in_child(
+    out: Any,
+    path: Path,
+    kind: str,
+    source_system: str,
+    chunk_size: int,
+    after_row: int,
+    today: dt.date | None,
+    institution_allowed: Callable[[str], bool] | None,
+) -> None:
+    """The cleaning process: reads the file and sends ``CleanedChunk``s down the pipe, then
+    ``("done",)``; a refused file sends ``("refused", message)``, anything else
+    ``("error", text)``."""
+    try:
+        header, rows = file_rows(path, kind, source_system)
+        cleaner = _ChunkCleaner(kind, source_system, header, today, institution_allowed)
+        for chunk in cleaner.chunks(rows, chunk_size, after_row):
+            out.send(chunk)
+        out.send(("done", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss))
+    except ImportRefused as exc:
+        out.send(("refused", exc.message))
+    except Exception as exc:  # reported to the writing process, which stops the batch
+        out.send(("error", f"{type(exc).__name__}: {exc}"))
+    finally:
+        out.close()
+        connections.close_all()
+
+
+def _received(receiver: Any, child: Any) -> Iterator[CleanedChunk]:
+    while True:
+        try:
+            item = receiver.recv()
+        except EOFError:
+            child.join()
+            raise RuntimeError(f"导入校验进程意外退出（退出码 {child.exitcode}）") from None
+        if isinstance(item, CleanedChunk):
+            yield item
+        elif item[0] == "done":
+            CLEANER_PEAK_KB[0] = item[1]
+            return
+        elif item[0] == "refused":
+            raise ImportRefused(item[1])
+        else:
+            raise RuntimeError(f"导入校验进程出错：{item[1]}")
+
+
+def _run_batch_parallel(
+    batch: ImportBatch,
+    path: Path,
+    *,
+    kind: str,
+    chunk_size: int,
+    today: dt.date | None,
+    message: str,
+    institution_allowed: Callable[[str], bool] | None,
+    progress: Callable[[ImportBatch], None] | None,
+) -> ImportBatch:
+    """``run_batch`` with the cleaning in a forked process: it reads and validates chunk
+    ``n + 1`` while this process writes chunk ``n``. The results are the same; the pipe
+    holds about one chunk, so memory stays bounded."""
+    grants_at_end = kind == ImportKind.ENCOUNTERS
+    context = multiprocessing.get_context("fork")
+    receiver, sender = context.Pipe(duplex=False)
+    connections.close_all()  # the child opens its own connection
+    child = context.Process(
+        target=_clean_in_child,
+        args=(
+            sender,
+            path,
+            kind,
+            batch.source_system,
+            chunk_size,
+            batch.last_committed_row,
+            today,
+            institution_allowed,
+        ),
+        daemon=True,
+    )
+    child.start()
+    sender.close()
+    try:
+        return _write_batch(
+            batch, _received(receiver, child), kind, grants_at_end, message, progress
+        )
+    finally:
+        receiver.close()
+        if child.is_alive():
+            child.terminate()
+        child.join()
 
 
 def import_file(
@@ -830,8 +1000,14 @@ def import_file(
     chunk_size: int = CHUNK_SIZE,
     today: dt.date | None = None,
     institution_allowed: Callable[[str], bool] | None = None,
+    parallel: bool | None = None,
+    progress: Callable[[ImportBatch], None] | None = None,
 ) -> ImportBatch:
-    """Import one CSV/XLSX file; raises ``ImportRefused`` (nothing written) for a bad file."""
+    """Import one CSV/XLSX file; raises ``ImportRefused`` (nothing written) for a bad file.
+
+    ``parallel`` (default: files of 4 MiB or more) validates in a second process while this
+    one writes, where ``parallel_possible()``; ``progress(batch)`` is called after each
+    committed chunk."""
     path = Path(path)
     if kind not in COLUMNS:
         raise ImportRefused(f"不支持的导入类型：{kind}")
@@ -850,17 +1026,32 @@ def import_file(
         user=user,
         institution=institution,
     )
+    if parallel is None:
+        parallel = path.stat().st_size >= PARALLEL_MIN_BYTES
     try:
-        run_batch(
-            batch,
-            rows,
-            kind=kind,
-            chunk_size=chunk_size,
-            today=today,
-            message=message,
-            institution_allowed=institution_allowed,
-            header=header,
-        )
+        if parallel and parallel_possible():
+            _run_batch_parallel(
+                batch,
+                path,
+                kind=kind,
+                chunk_size=chunk_size,
+                today=today,
+                message=message,
+                institution_allowed=institution_allowed,
+                progress=progress,
+            )
+        else:
+            run_batch(
+                batch,
+                rows,
+                kind=kind,
+                chunk_size=chunk_size,
+                today=today,
+                message=message,
+                institution_allowed=institution_allowed,
+                header=header,
+                progress=progress,
+            )
     except ImportRefused as exc:  # unreadable in the middle: what was committed stays
         batch.status = BatchStatus.FAILED
         batch.finished_at = clock.now()

@@ -157,6 +157,7 @@ class Encounter(models.Model):
         blank=True,
         related_name="+",
         verbose_name="科室",
+        db_index=False,  # read through the encounter, never looked up by department
     )
     department_name = models.CharField("科室名称", max_length=64, blank=True)
     doctor = models.ForeignKey(

@@ -25,6 +25,7 @@ from decimal import Decimal
 from typing import Any, TypeVar
 
 from django.db import connection, models, transaction
+from django.db.models.functions import Coalesce
 
 from yigongti.core import clock
 from yigongti.core.choices import AccessBasis
@@ -530,7 +531,10 @@ def _existing(
     """``(source_system, external_id)`` → ``(id, content_hash)`` of the rows already stored."""
     by_source: dict[str, list[str]] = {}
     for source, external_id in keys:
-        by_source.setdefault(source, []).append(external_id)
+        ids = by_source.get(source)
+        if ids is None:
+            ids = by_source[source] = []
+        ids.append(external_id)
     found: dict[tuple[str, str], tuple[int, str]] = {}
     for source, ids in by_source.items():
         for start in range(0, len(ids), LOOKUP_CHUNK):
@@ -562,8 +566,7 @@ def _source_key(item: CleanEncounter | CleanSettlement) -> tuple[str, str]:
     return (item.values["source_system"], item.values["external_id"])
 
 
-def _adapt_json(value: Any, *, encoder: Any) -> Any:
-    return connection.ops.adapt_json_value(value, encoder)
+_FIXED = ("source_system", "external_id", "created_at")
 
 
 class _RowWriter:
@@ -588,7 +591,7 @@ class _RowWriter:
             elif isinstance(f, models.DecimalField):
                 self.adapters.append(ops.adapt_decimalfield_value)
             elif isinstance(f, models.JSONField):
-                self.adapters.append(functools.partial(_adapt_json, encoder=f.encoder))
+                self.adapters.append(functools.partial(ops.adapt_json_value, encoder=f.encoder))
             else:
                 self.adapters.append(None)
         self.columns = [
@@ -625,66 +628,48 @@ class _RowWriter:
         return out
 
     def insert(self, rows: list[dict[str, Any]]) -> None:
+        self.insert_rows([self.row(r) for r in rows])
+
+    def insert_rows(self, rows: list[list[Any]]) -> None:
         if rows:
             with connection.cursor() as cursor:
-                cursor.executemany(self.insert_sql, [self.row(r) for r in rows])
+                cursor.executemany(self.insert_sql, rows)
 
     def update(self, rows: list[tuple[int, dict[str, Any]]]) -> None:
+        self.update_rows([(pk, self.row(values)) for pk, values in rows])
+
+    def update_rows(self, rows: list[tuple[int, list[Any]]]) -> None:
         if rows:
-            params = []
-            for pk, values in rows:
-                full = self.row(values)
-                params.append([full[i] for i in self.update_idx] + [pk])
+            params = [[full[i] for i in self.update_idx] + [pk] for pk, full in rows]
             with connection.cursor() as cursor:
                 cursor.executemany(self.update_sql, params)
 
 
-_FIXED = ("source_system", "external_id", "created_at")
-
-
-class CareCoverage:
-    """Spans of treating care already ensured during one import, per (resident, institution),
-    so later chunks skip pairs whose visits fall inside them. Bounded: it starts afresh past
-    ``limit`` pairs (a forgotten pair is only looked up again). Discard it with the import:
-    spans from a rolled-back chunk would be wrong."""
-
-    def __init__(self, limit: int = 1_000_000) -> None:
-        self.limit = limit
-        self.spans: dict[tuple[int, int], tuple[dt.date, dt.date]] = {}
-
-    def covers(self, pair: tuple[int, int], start: dt.date, end: dt.date) -> bool:
-        span = self.spans.get(pair)
-        return span is not None and span[0] <= start and end <= span[1]
-
-    def add(self, pair: tuple[int, int], start: dt.date, end: dt.date) -> None:
-        span = self.spans.get(pair)
-        if span is not None and span[0] <= end + _DAY and start <= span[1] + _DAY:
-            start, end = min(start, span[0]), max(end, span[1])  # both covered: so is the union
-        elif len(self.spans) >= self.limit:
-            self.spans.clear()
-        self.spans[pair] = (start, end)
-
-
-_DAY = dt.timedelta(days=1)
+@functools.cache
+def _encounter_writer(vendor: str) -> _RowWriter:
+    """One writer per process and database vendor (its statements and adapters)."""
+    return _RowWriter(Encounter, update_exclude=_FIXED)
 
 
 def upsert_encounters(
     cleaned: list[CleanEncounter],
     *,
     batch: ImportBatch | None = None,
-    coverage: CareCoverage | None = None,
+    grant_care: bool = True,
 ) -> UpsertCounts:
     """Write validated encounters: insert new, update changed (replacing their procedures),
     count unchanged; grant each treating institution a care relationship. The caller owns
-    the transaction (this runs in a savepoint of it). An import passes one ``coverage`` for
-    all its chunks."""
+    the transaction (this runs in a savepoint of it).
+
+    A file import passes ``grant_care=False`` for its chunks and calls
+    ``do_grant_treating_for_batch`` once at the end (a resumed batch included), which
+    derives the same relationships from the batch's stored rows in a few queries."""
     counts = UpsertCounts()
     now = clock.now()
-    days = parameter_resolver(TREATING_DAYS_KEY)
-    coverage = coverage or CareCoverage()
+    days = parameter_resolver(TREATING_DAYS_KEY) if grant_care else None
     with transaction.atomic():
         for run in _unique_runs(cleaned, _source_key):
-            _write_encounters(run, batch, now, counts, days, coverage)
+            _write_encounters(run, batch, now, counts, days)
     return counts
 
 
@@ -693,8 +678,7 @@ def _write_encounters(
     batch: ImportBatch | None,
     now: dt.datetime,
     counts: UpsertCounts,
-    days: Callable[[dt.date], Any],
-    coverage: CareCoverage,
+    days: Callable[[dt.date], Any] | None,
 ) -> None:
     existing = _existing(Encounter, [_source_key(c) for c in run])
     stamp = {"batch_id": batch.pk if batch else None, "updated_at": now}
@@ -708,19 +692,14 @@ def _write_encounters(
             counts.unchanged += 1
         else:
             changed.append((found[0], item))
-    encounters = _RowWriter(Encounter, update_exclude=_FIXED)
-    encounters.insert(
-        [
-            {**item.values, **stamp, "content_hash": item.content_hash, "created_at": now}
-            for item in fresh
-        ]
-    )
-    encounters.update(
-        [
-            (pk, {**item.values, **stamp, "content_hash": item.content_hash, "created_at": now})
-            for pk, item in changed
-        ]
-    )
+    encounters = _encounter_writer(connection.vendor)
+    stamp["created_at"] = now
+
+    def full_row(item: CleanEncounter) -> list[Any]:
+        return encounters.row({**item.values, **stamp, "content_hash": item.content_hash})
+
+    encounters.insert_rows([full_row(item) for item in fresh])
+    encounters.update_rows([(pk, full_row(item)) for pk, item in changed])
     changed_ids = [pk for pk, _ in changed]
     for start in range(0, len(changed_ids), LOOKUP_CHUNK):
         EncounterProcedure.objects.filter(
@@ -738,12 +717,11 @@ def _write_encounters(
     )
     counts.inserted += len(fresh)
     counts.updated += len(changed)
-    _grant_treating(fresh + [item for _, item in changed], days, coverage)
+    if days is not None:
+        _grant_treating(fresh + [item for _, item in changed], days)
 
 
-def _grant_treating(
-    items: list[CleanEncounter], days: Callable[[dt.date], Any], coverage: CareCoverage
-) -> None:
+def _grant_treating(items: list[CleanEncounter], days: Callable[[dt.date], Any]) -> None:
     """Make sure each (resident, institution) pair of these encounters has a treating care
     relationship covering its visits plus the policy window: nothing is written when one
     already covers it, an adjoining or overlapping encounter-sourced one is widened, and
@@ -758,8 +736,6 @@ def _grant_treating(
         start: dt.date = v["visit_date"]
         end = rules.treating_valid_to(start, v["discharge_date"], int(days(start)))
         pair = (v["resident_id"], v["institution_id"])
-        if coverage.covers(pair, start, end):
-            continue
         ref = f"{v['source_system']}:{v['external_id']}"[:64]
         span = wanted.get(pair)
         if span is None:
@@ -772,8 +748,54 @@ def _grant_treating(
         kind=AccessBasis.TREATING,
         source=CARE_SOURCE,
     )
-    for pair, span in wanted.items():
-        coverage.add(pair, span[0], span[1])
+
+
+def do_grant_treating_for_batch(batch: ImportBatch, *, pairs_per_write: int = 5000) -> int:
+    """Grant the treating care relationships of every encounter a batch inserted or updated,
+    as ``upsert_encounters`` would have: per (resident, institution), from the first visit
+    until the policy's days after the last visit or discharge. Reads the batch's rows in
+    aggregate (one query per run of visit dates with the same policy value), so a resumed
+    batch covers the rows committed before the crash too. Returns the pairs considered."""
+    days = parameter_resolver(TREATING_DAYS_KEY)
+    rows = Encounter.objects.filter(batch=batch)
+    dates = sorted(rows.values_list("visit_date", flat=True).distinct())
+    runs: list[list[Any]] = []  # [first date, last date, days] with one policy value each
+    for day in dates:
+        value = int(days(day))
+        if runs and runs[-1][2] == value:
+            runs[-1][1] = day
+        else:
+            runs.append([day, day, value])
+    pairs = 0
+    for first, last, window in runs:
+        spans = (
+            rows.filter(visit_date__range=(first, last))
+            .values("resident_id", "institution_id")
+            .annotate(
+                start=models.Min("visit_date"),
+                end=models.Max(Coalesce("discharge_date", "visit_date")),
+                ref=models.Max("external_id"),
+            )
+            .order_by("resident_id", "institution_id")
+            .values_list("resident_id", "institution_id", "start", "end", "ref")
+        )
+        wanted: dict[tuple[int, int], tuple[dt.date, dt.date, str]] = {}
+        for resident_id, institution_id, start, end, ref in spans.iterator(chunk_size=5000):
+            valid_to = rules.treating_valid_to(start, end, window)
+            wanted[(resident_id, institution_id)] = (
+                start,
+                valid_to,
+                f"{batch.source_system}:{ref}",
+            )
+            if len(wanted) >= pairs_per_write:
+                pairs += len(wanted)
+                bulk_ensure_care_relationships(
+                    wanted, kind=AccessBasis.TREATING, source=CARE_SOURCE
+                )
+                wanted = {}
+        pairs += len(wanted)
+        bulk_ensure_care_relationships(wanted, kind=AccessBasis.TREATING, source=CARE_SOURCE)
+    return pairs
 
 
 def upsert_external_settlements(

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from yigongti.encounters import fhir, importing
 from yigongti.encounters.choices import ImportKind
@@ -32,6 +33,21 @@ class Command(BaseCommand):
         parser.add_argument(
             "--chunk-size", type=int, default=importing.CHUNK_SIZE, help="每次提交的行数"
         )
+        mode = parser.add_mutually_exclusive_group()
+        mode.add_argument(
+            "--parallel",
+            dest="parallel",
+            action="store_const",
+            const=True,
+            help="用第二个进程校验（默认：4 MiB 以上的文件）validate in a second process",
+        )
+        mode.add_argument(
+            "--serial",
+            dest="parallel",
+            action="store_const",
+            const=False,
+            help="只用一个进程 one process only",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         path = Path(options["file"])
@@ -41,12 +57,22 @@ class Command(BaseCommand):
             if options["kind"] == ImportKind.FHIR:
                 batch = fhir.import_bundle(path, source_system=options["source"])
             else:
-                batch = importing.import_file(
-                    path,
-                    kind=options["kind"],
-                    source_system=options["source"],
-                    chunk_size=max(1, options["chunk_size"]),
-                )
+                with Progress(
+                    TextColumn("[bold]导入 {task.description}"),
+                    BarColumn(),
+                    TextColumn("{task.completed:,} 行"),
+                    TimeElapsedColumn(),
+                    transient=True,
+                ) as bar:
+                    task = bar.add_task(path.name, total=None)
+                    batch = importing.import_file(
+                        path,
+                        kind=options["kind"],
+                        source_system=options["source"],
+                        chunk_size=max(1, options["chunk_size"]),
+                        parallel=options["parallel"],
+                        progress=lambda b: bar.update(task, completed=b.rows_read),
+                    )
         except importing.ImportRefused as exc:
             raise CommandError(f"文件被拒绝，未写入任何数据：{exc.message}") from None
         self.stdout.write(
