@@ -86,6 +86,7 @@ def main() -> None:
 
     floor = csv_floor(path)
     before = Encounter.objects.count()
+    cpu0 = cpu_seconds()
     t0 = time.perf_counter()
     parallel = False if args.serial else None  # None: the import's own choice (by size)
     batch = importing.import_file(
@@ -96,6 +97,7 @@ def main() -> None:
         parallel=parallel,
     )
     elapsed = time.perf_counter() - t0
+    cpu = cpu_seconds() - cpu0
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(
         f"import: read {batch.rows_read} inserted {batch.rows_inserted} "
@@ -106,6 +108,12 @@ def main() -> None:
     print(f"encounters_in_db: {Encounter.objects.count() - before}")
     print(f"peak_rss_mb: {peak_mb:.0f}")
     print(f"cleaning_process_peak_rss_mb: {importing.CLEANER_PEAK_KB[0] / 1024:.0f}")
+    # CPU time per row is steadier than wall time on a shared machine: the slower of the two
+    # processes bounds the rate.
+    print(f"writing_process_cpu_us_per_row: {cpu / batch.rows_read * 1e6:.1f}")
+    print(
+        f"cleaning_process_cpu_us_per_row: {importing.CLEANER_CPU_S[0] / batch.rows_read * 1e6:.1f}"
+    )
     print(f"floor_csv_reader_s: {floor:.2f}")
     print(f"ratio_to_floor: {elapsed / floor:.1f}")
     if not args.no_reimport:
@@ -123,6 +131,11 @@ def main() -> None:
         print(
             f"peak_rss_mb_after_reimport: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f}"
         )
+
+
+def cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 def build_scenario(generate: Any, scenario: str, seed: int) -> None:

@@ -883,7 +883,9 @@ def _write_chunk(
 # --------------------------------------------------------------------------- two processes
 
 PARALLEL_MIN_BYTES = 4 << 20  # files above this are cleaned in a second process when possible
-CLEANER_PEAK_KB = [0]  # peak memory of the last cleaning process (for bench/import.py)
+# Peak memory and CPU seconds of the last cleaning process (printed by bench/import.py).
+CLEANER_PEAK_KB = [0]
+CLEANER_CPU_S = [0.0]
 
 
 def parallel_possible() -> bool:
@@ -916,7 +918,8 @@ def _clean_in_child(
         cleaner = _ChunkCleaner(kind, source_system, header, today, institution_allowed)
         for chunk in cleaner.chunks(rows, chunk_size, after_row):
             out.send(chunk)
-        out.send(("done", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss))
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        out.send(("done", usage.ru_maxrss, usage.ru_utime + usage.ru_stime))
     except ImportRefused as exc:
         out.send(("refused", exc.message))
     except Exception as exc:  # reported to the writing process, which stops the batch
@@ -936,7 +939,7 @@ def _received(receiver: Any, child: Any) -> Iterator[CleanedChunk]:
         if isinstance(item, CleanedChunk):
             yield item
         elif item[0] == "done":
-            CLEANER_PEAK_KB[0] = item[1]
+            CLEANER_PEAK_KB[0], CLEANER_CPU_S[0] = item[1], item[2]
             return
         elif item[0] == "refused":
             raise ImportRefused(item[1])
