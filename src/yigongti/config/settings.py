@@ -38,6 +38,7 @@ INSTALLED_APPS = [
     "yigongti.accounts",
     "yigongti.residents",
     "yigongti.encounters",
+    "yigongti.analytics",
     "yigongti.synth",
     "yigongti.web",
 ]
@@ -150,6 +151,7 @@ USE_TZ = True
 
 STATIC_URL = "/static/"
 STATIC_ROOT = CONFIG.data_dir / "staticfiles"
+SNAPSHOT_ROOT = CONFIG.data_dir / "snapshot"  # Parquet snapshots (analytics)
 STATICFILES_DIRS = [PACKAGE_DIR / "static"]
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = CONFIG.profile != "production"

@@ -93,7 +93,9 @@ def import_upload(request: HttpRequest) -> HttpResponse:
             if kind == ImportKind.FHIR:
                 batch = fhir.import_bundle(saved, **common)
             else:
-                batch = importing.import_file(saved, kind=kind, **common)
+                # One process: forking a threaded web server is unsafe (locks held by other
+                # threads stay locked in the child).
+                batch = importing.import_file(saved, kind=kind, parallel=False, **common)
         except importing.ImportRefused as exc:
             refused = exc.message
     recent = batches[:5]
