@@ -27,6 +27,7 @@ from django.db.models.functions import ExtractMonth, ExtractYear
 
 from yigongti.analytics import rules
 from yigongti.core import clock
+from yigongti.core.cli import sha256_file
 from yigongti.encounters.models import Encounter, ExternalSettlement
 from yigongti.geo.models import Division
 from yigongti.organizations.models import Institution
@@ -204,15 +205,7 @@ def _write(path: Path, spec: TableSpec, batches: Iterator[pa.RecordBatch]) -> tu
             writer.write_batch(batch)
             rows += batch.num_rows
     os.replace(tmp, path)
-    return rows, _sha256(path)
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+    return rows, sha256_file(path)
 
 
 def _fact_fingerprints(spec: TableSpec) -> dict[str, tuple[str, int, int]]:

@@ -17,6 +17,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from yigongti.core.cli import sha256_file
 from yigongti.encounters import importing, services
 from yigongti.encounters.choices import ImportKind
 
@@ -329,7 +330,7 @@ def import_bundle(
         kind=ImportKind.FHIR,
         source_system=source_system,
         file_name=file_name or path.name,
-        sha256=importing.sha256_of(path),
+        sha256=sha256_file(path),
         user=user,
         institution=institution,
     )

@@ -12,7 +12,6 @@ from __future__ import annotations
 import codecs
 import csv
 import datetime as dt
-import hashlib
 import io
 import multiprocessing
 import re
@@ -26,6 +25,7 @@ from typing import IO, Any
 from django.db import connection, connections, transaction
 
 from yigongti.core import clock
+from yigongti.core.cli import sha256_file
 from yigongti.core.errors import DomainError
 from yigongti.encounters import services
 from yigongti.encounters.choices import BatchStatus, ExternalKind, ImportKind, Setting
@@ -578,14 +578,6 @@ def file_rows(path: Path, kind: str, source_system: str) -> tuple[Header, Iterat
     return hdr, rows()
 
 
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 # --------------------------------------------------------------------------- batches
 
 
@@ -1025,7 +1017,7 @@ def import_file(
         kind=kind,
         source_system=source_system,
         file_name=file_name or path.name,
-        sha256=sha256_of(path),
+        sha256=sha256_file(path),
         user=user,
         institution=institution,
     )

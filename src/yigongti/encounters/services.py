@@ -153,17 +153,11 @@ class ResidentIndex:
 
     def normalise(self, id_type: str, id_number: str, today: dt.date) -> str:
         """``_normalise_number`` remembered per written form (a person recurs in many rows)."""
-        key = (id_type, id_number)
-        found = self._normal.get(key)
-        if found is None:
-            try:
-                found = (True, _normalise_number(id_type, id_number, today))
-            except ValueError as exc:
-                found = (False, str(exc))
-            self._normal[key] = found
-        if not found[0]:
-            raise ValueError(found[1])
-        return found[1]
+        return _remembered(
+            self._normal,
+            (id_type, id_number),
+            lambda: _normalise_number(id_type, id_number, today),
+        )
 
     def __len__(self) -> int:
         return len(self._known)
@@ -234,16 +228,23 @@ class ValidationContext:
 
     def diagnosis(self, text: str) -> str:
         """``rules.resolve_diagnosis`` against the catalogue, remembered per written form."""
-        found = self._diagnosis_memo.get(text)
-        if found is None:
-            try:
-                found = (True, rules.resolve_diagnosis(text, self.diagnoses))
-            except ValueError as exc:
-                found = (False, str(exc))
-            self._diagnosis_memo[text] = found
-        if not found[0]:
-            raise ValueError(found[1])
-        return found[1]
+        return _remembered(
+            self._diagnosis_memo, text, lambda: rules.resolve_diagnosis(text, self.diagnoses)
+        )
+
+
+def _remembered(memo: dict[Any, tuple[bool, str]], key: Any, compute: Callable[[], str]) -> str:
+    """``compute()`` once per key: its result, or its ValueError raised again."""
+    found = memo.get(key)
+    if found is None:
+        try:
+            found = (True, compute())
+        except ValueError as exc:
+            found = (False, str(exc))
+        memo[key] = found
+    if not found[0]:
+        raise ValueError(found[1])
+    return found[1]
 
 
 def _normalise_number(id_type: str, id_number: str, today: dt.date) -> str:

@@ -6,10 +6,10 @@ from pathlib import Path
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
-from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
 from yigongti.analytics import queries
 from yigongti.analytics.services import do_snapshot
+from yigongti.core.cli import stage_progress
 
 
 class Command(BaseCommand):
@@ -23,19 +23,7 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         root = Path(options["out"]) if options["out"] else queries.default_root()
-        with Progress(
-            TextColumn("[bold]{task.description}"),
-            BarColumn(),
-            TextColumn("{task.completed}/{task.total}"),
-            TimeElapsedColumn(),
-        ) as bar:
-            tasks: dict[str, TaskID] = {}
-
-            def progress(stage: str, done: int, total: int) -> None:
-                if stage not in tasks:
-                    tasks[stage] = bar.add_task(stage, total=total)
-                bar.update(tasks[stage], completed=done, total=total)
-
+        with stage_progress() as progress:
             result = do_snapshot(root, progress=progress)
         for name, table in result.tables.items():
             self.stdout.write(

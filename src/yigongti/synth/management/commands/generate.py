@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
+from yigongti.core.cli import stage_progress
 from yigongti.synth.scenarios import SCENARIOS, count_rows, generate
 
 
@@ -46,20 +46,7 @@ class Command(BaseCommand):
                 self.stdout.write("数据库中已有数据，跳过生成 (already generated, skipped)")
                 return
             raise CommandError("数据库中已有机构数据；请使用新的数据库 (database is not empty)")
-        with Progress(
-            TextColumn("[bold]{task.description}"),
-            BarColumn(),
-            TextColumn("{task.completed}/{task.total}"),
-            TimeElapsedColumn(),
-            transient=False,
-        ) as bar:
-            tasks: dict[str, TaskID] = {}
-
-            def progress(stage: str, done: int, total: int) -> None:
-                if stage not in tasks:
-                    tasks[stage] = bar.add_task(stage, total=total)
-                bar.update(tasks[stage], completed=done, total=total)
-
+        with stage_progress() as progress:
             try:
                 summary = generate(
                     options["scenario"],
