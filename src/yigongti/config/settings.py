@@ -39,6 +39,7 @@ INSTALLED_APPS = [
     "yigongti.residents",
     "yigongti.encounters",
     "yigongti.analytics",
+    "yigongti.indicators",
     "yigongti.synth",
     "yigongti.web",
 ]

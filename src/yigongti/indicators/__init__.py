@@ -1,0 +1,1 @@
+"""Indicators: definitions as data, computed over the Parquet snapshot, results stored."""

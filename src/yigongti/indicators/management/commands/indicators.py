@@ -1,0 +1,34 @@
+"""``yigongti indicators compute --period 2025|2025-Q3|2025-07 [--engine duckdb]``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from yigongti.core.cli import stage_progress
+from yigongti.core.errors import DomainError
+from yigongti.indicators.services import ENGINES, do_compute
+
+
+class Command(BaseCommand):
+    help = "计算监测指标（读取分析快照）。Compute the indicators of a period from the snapshot."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        sub = parser.add_subparsers(dest="action", required=True)
+        compute = sub.add_parser("compute", help="计算一个统计期的全部指标")
+        compute.add_argument("--period", required=True, help="统计期：2025、2025-Q3 或 2025-07")
+        compute.add_argument("--engine", default="duckdb", choices=ENGINES, help="计算引擎")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        try:
+            with stage_progress() as progress:
+                result = do_compute(options["period"], engine=options["engine"], progress=progress)
+        except DomainError as exc:
+            raise CommandError(
+                "；".join(m for ms in exc.field_errors.values() for m in ms)
+            ) from None
+        self.stdout.write(
+            f"统计期 {result.period}：{len(result.indicators)} 项指标，{result.results} 条结果"
+            f"（快照 {result.snapshot_id}）"
+        )

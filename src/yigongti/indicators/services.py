@@ -1,0 +1,196 @@
+"""``do_compute``: every computed indicator for a period, from the Parquet snapshot.
+
+The engine reads the snapshot through Ibis (DuckDB by default), sums each indicator's
+``(numerator, denominator)`` rows up to the levels it rolls up to and replaces the stored
+results of that period. Results carry the snapshot id; a zero denominator is stored with no
+value ("—" on the dashboard).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import ibis
+import pyarrow as pa
+import pyarrow.parquet as pq
+from django.db import transaction
+
+from yigongti.analytics import services as snapshot
+from yigongti.analytics.queries import default_root
+from yigongti.core import clock
+from yigongti.core.errors import DomainError
+from yigongti.geo.choices import DivisionLevel
+from yigongti.indicators import definitions, rules
+from yigongti.indicators.models import IndicatorResult
+from yigongti.organizations.choices import GRASSROOTS_TYPES
+
+ENGINES = ("duckdb",)
+Progress = Callable[[str, int, int], None]
+
+
+@dataclass
+class ComputeResult:
+    period: str
+    snapshot_id: str
+    results: int
+    indicators: list[str]
+
+
+def _read(root: Path, name: str) -> pa.Table:
+    spec = next(s for s in snapshot.TABLES if s.name == name)
+    files = sorted((root / name).rglob("*.parquet")) if (root / name).is_dir() else []
+    if not files:
+        return snapshot.schema_of(spec).empty_table()
+    return pa.concat_tables(pq.read_table(f, schema=snapshot.schema_of(spec)) for f in files)
+
+
+def places(
+    divisions: pa.Table, institutions: pa.Table, residents: pa.Table
+) -> tuple[pa.Table, pa.Table]:
+    """institution → (township, county, grassroots) and resident → county, from the division
+    tree (village → township → county)."""
+    level = dict(
+        zip(divisions["division_id"].to_pylist(), divisions["level"].to_pylist(), strict=True)
+    )
+    parent = dict(
+        zip(divisions["division_id"].to_pylist(), divisions["parent_id"].to_pylist(), strict=True)
+    )
+
+    def up(division: int | None, wanted: str) -> int | None:
+        while division is not None and level.get(division) != wanted:
+            division = parent.get(division)
+        return division
+
+    inst_ids = institutions["institution_id"].to_pylist()
+    # The area an institution serves places it: a county hospital sits in the seat town but
+    # serves the county, so it belongs to no township.
+    inst_div = [
+        served if served is not None else located
+        for served, located in zip(
+            institutions["service_division_id"].to_pylist(),
+            institutions["division_id"].to_pylist(),
+            strict=True,
+        )
+    ]
+    inst_type = institutions["inst_type"].to_pylist()
+    place = pa.table(
+        {
+            "institution_id": pa.array(inst_ids, pa.int64()),
+            "township_id": pa.array([up(d, DivisionLevel.TOWNSHIP) for d in inst_div], pa.int64()),
+            "county_id": pa.array([up(d, DivisionLevel.COUNTY) for d in inst_div], pa.int64()),
+            "grassroots": pa.array([t in GRASSROOTS_TYPES for t in inst_type], pa.bool_()),
+        }
+    )
+    homes = pa.table(
+        {
+            "resident_id": residents["resident_id"],
+            "county_id": pa.array(
+                [up(d, DivisionLevel.COUNTY) for d in residents["division_id"].to_pylist()],
+                pa.int64(),
+            ),
+        }
+    )
+    return place, homes
+
+
+def _table(con: Any, root: Path, name: str) -> Any:
+    """A fact table straight from its Parquet files (DuckDB reads them); empty if none."""
+    files = (root / name).rglob("*.parquet") if (root / name).is_dir() else iter(())
+    if next(iter(files), None) is None:
+        return ibis.memtable(_read(root, name))
+    return con.read_parquet(str(root / name / "**" / "*.parquet"), hive_partitioning=True)
+
+
+LEVEL_KEYS = {
+    definitions.COUNTY: "county_id",
+    definitions.TOWNSHIP: "township_id",
+    definitions.INSTITUTION: "institution_id",
+}
+
+
+def do_compute(
+    period_text: str,
+    *,
+    engine: str = "duckdb",
+    root: Path | None = None,
+    progress: Progress | None = None,
+) -> ComputeResult:
+    """Compute every indicator with a measure for the period and store the results."""
+    try:
+        period = rules.parse_period(period_text)
+    except ValueError as exc:
+        raise DomainError(str(exc), field="period") from None
+    if engine not in ENGINES:
+        raise DomainError(f"计算引擎“{engine}”不可用，可选：{'、'.join(ENGINES)}", field="engine")
+    root = root or default_root()
+    manifest = snapshot.read_manifest(root)
+    if not manifest.get("snapshot_id"):
+        raise DomainError("还没有分析快照：请先运行 yigongti snapshot", field="snapshot")
+    divisions = _read(root, "divisions")
+    institutions = _read(root, "institutions")
+    place, homes = places(divisions, institutions, _read(root, "residents"))
+    codes = {
+        definitions.COUNTY: dict(
+            zip(divisions["division_id"].to_pylist(), divisions["code"].to_pylist(), strict=True)
+        ),
+        definitions.INSTITUTION: dict(
+            zip(
+                institutions["institution_id"].to_pylist(),
+                institutions["code"].to_pylist(),
+                strict=True,
+            )
+        ),
+    }
+    codes[definitions.TOWNSHIP] = codes[definitions.COUNTY]
+    con = ibis.duckdb.connect()
+    tables = definitions.Tables(
+        encounters=_table(con, root, "encounters"),
+        settlements=_table(con, root, "external_settlements"),
+        places=ibis.memtable(place),
+        homes=ibis.memtable(homes),
+    )
+    computed = [i for i in definitions.INDICATORS if i.measure is not None]
+    now = clock.now()
+    rows: list[IndicatorResult] = []
+    for n, indicator in enumerate(computed, start=1):
+        assert indicator.measure is not None
+        measure = indicator.measure(tables, period)
+        for level in indicator.levels:
+            key = LEVEL_KEYS[level]
+            sums = (
+                measure.filter(measure[key].notnull())
+                .group_by(key)
+                .aggregate(numerator=measure.numerator.sum(), denominator=measure.denominator.sum())
+                .order_by(key)
+            )
+            for row in con.to_pyarrow(sums).to_pylist():
+                numerator = Decimal(row["numerator"] or 0)
+                denominator = Decimal(row["denominator"] or 0)
+                rows.append(
+                    IndicatorResult(
+                        indicator_code=indicator.code,
+                        period=period.code,
+                        level=level,
+                        org_code=codes[level].get(row[key], str(row[key])),
+                        numerator=numerator,
+                        denominator=denominator,
+                        value=rules.ratio(numerator, denominator, indicator.scale),
+                        snapshot_id=manifest["snapshot_id"],
+                        engine=engine,
+                        computed_at=now,
+                    )
+                )
+        if progress is not None:
+            progress("计算指标", n, len(computed))
+    with transaction.atomic():
+        IndicatorResult.objects.filter(
+            period=period.code, indicator_code__in=[i.code for i in computed]
+        ).delete()
+        IndicatorResult.objects.bulk_create(rows, batch_size=1000)
+    return ComputeResult(
+        period.code, manifest["snapshot_id"], len(rows), [i.code for i in computed]
+    )
