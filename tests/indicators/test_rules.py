@@ -52,3 +52,31 @@ def test_ratio() -> None:
     assert rules.ratio(Decimal(2), Decimal(3), 100) == Decimal("66.666667")
     assert rules.ratio(Decimal(1), Decimal(0), 100) is None
     assert rules.ratio(Decimal(10000), Decimal(2)) == Decimal("5000.000000")
+
+
+def test_parts_of_year() -> None:
+    parts = rules.parts_of_year(rules.parse_period("2025"))
+    assert [p.code for p in parts][:5] == ["2025-Q1", "2025-Q2", "2025-Q3", "2025-Q4", "2025-01"]
+    assert len(parts) == 16 and parts[-1].code == "2025-12"
+    with pytest.raises(ValueError, match="只有年度统计期可以细分"):
+        rules.parts_of_year(rules.parse_period("2025-Q1"))
+
+
+@pytest.mark.parametrize(
+    ("value", "target", "direction", "expected"),
+    [
+        ("65", "65", "higher", "green"),
+        ("70", "65", "higher", "green"),
+        ("58.5", "65", "higher", "amber"),  # exactly 90% of the target
+        ("58.49", "65", "higher", "red"),
+        ("10", "10", "lower", "green"),
+        ("11.1", "10", "lower", "amber"),  # 11.1 × 0.9 = 9.99 ≤ 10
+        ("11.2", "10", "lower", "red"),
+        (None, "65", "higher", "none"),
+        ("50", None, "higher", "none"),
+        ("50", "65", "", "none"),
+    ],
+)
+def test_status(value: str | None, target: str | None, direction: str, expected: str) -> None:
+    to_d = lambda v: None if v is None else Decimal(v)  # noqa: E731
+    assert rules.status(to_d(value), to_d(target), direction, Decimal("0.9")) == expected

@@ -1,11 +1,10 @@
-"""Indicators computed on DuckDB from a snapshot of a hand-built county.
+"""Indicators computed on DuckDB from a snapshot of the hand-built county (conftest.py).
 
 Every expected numerator and denominator is written out below from the rows of the fixture.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -13,152 +12,13 @@ from typing import Any
 import pytest
 from django.core.management import call_command
 
-from yigongti.analytics.services import do_snapshot
 from yigongti.core.errors import DomainError
-from yigongti.encounters.services import (
-    EncounterInput,
-    ExternalSettlementInput,
-    ValidationContext,
-    clean_encounter,
-    clean_external_settlement,
-    upsert_encounters,
-    upsert_external_settlements,
-)
 from yigongti.geo.models import Division
 from yigongti.indicators.models import IndicatorResult
 from yigongti.indicators.services import do_compute
 
 pytestmark = pytest.mark.django_db
-TODAY = dt.date(2025, 12, 31)
-ZHANG = "439901195103150033"  # 河口乡桃源村
-CHEN = "439901199006120033"  # 城关镇东门社区
 D = Decimal
-
-
-def enc(
-    ext: str,
-    who: str,
-    where: str,
-    setting: str,
-    on: dt.date,
-    total: str,
-    fund: str,
-    *,
-    out: dt.date | None = None,
-    tcm: bool = False,
-    insurance: str = "resident",
-) -> EncounterInput:
-    return EncounterInput(
-        source_system="HIS",
-        external_id=ext,
-        id_number=who,
-        institution_code=where,
-        setting=setting,
-        visit_date=on,
-        discharge_date=out,
-        principal_diagnosis="I10",
-        total_cost=D(total),
-        fund_paid=D(fund),
-        personal_paid=D(total) - D(fund),
-        is_tcm=tcm,
-        insurance_type=insurance,
-    )
-
-
-def ext(
-    ref: str, who: str, kind: str, setting: str, on: dt.date, total: str, fund: str
-) -> ExternalSettlementInput:
-    stay = setting == "inpatient"
-    return ExternalSettlementInput(
-        source_system="YB",
-        external_id=ref,
-        kind=kind,
-        id_number=who,
-        settlement_date=on,
-        institution_name="省人民医院" if kind == "out_of_county" else "青禾大药房",
-        total_cost=D(total),
-        fund_paid=D(fund),
-        personal_paid=D(total) - D(fund),
-        setting=setting,
-        admission_date=on - dt.timedelta(days=10) if stay else None,
-        discharge_date=on if stay else None,
-    )
-
-
-@pytest.fixture
-def county(world: Any, tmp_path: Path) -> Path:
-    ctx = ValidationContext.load(today=TODAY)
-    rows = [
-        # visits (门急诊)
-        enc("E1", ZHANG, "QH2003", "outpatient", dt.date(2025, 3, 1), "50", "30"),  # 村卫生室
-        enc("E2", ZHANG, "QH1002", "outpatient", dt.date(2025, 3, 2), "80", "50", tcm=True),
-        enc("E3", CHEN, "QH0001", "emergency", dt.date(2025, 3, 3), "300", "200"),  # 县医院
-        enc(
-            "E4",
-            CHEN,
-            "QH0002",
-            "outpatient",
-            dt.date(2025, 3, 4),
-            "120",
-            "0",
-            tcm=True,
-            insurance="none",
-        ),
-        enc("E5", ZHANG, "QH2003", "outpatient", dt.date(2024, 12, 30), "40", "20"),  # last year
-        # stays: S1 admitted in December 2024, discharged in January 2025
-        enc(
-            "S1",
-            ZHANG,
-            "QH0001",
-            "inpatient",
-            dt.date(2024, 12, 28),
-            "8000",
-            "6000",
-            out=dt.date(2025, 1, 5),
-        ),
-        enc(
-            "S2",
-            CHEN,
-            "QH1002",
-            "inpatient",
-            dt.date(2025, 6, 10),
-            "2000",
-            "1500",
-            out=dt.date(2025, 6, 15),
-        ),
-        enc(
-            "S3",
-            ZHANG,
-            "QH0001",
-            "inpatient",
-            dt.date(2025, 7, 1),
-            "3000",
-            "0",
-            out=dt.date(2025, 7, 3),
-            insurance="none",
-        ),
-    ]
-    upsert_encounters([clean_encounter(r, ctx) for r in rows])
-    upsert_external_settlements(
-        [
-            clean_external_settlement(s, ctx)
-            for s in (
-                ext(
-                    "X1",
-                    ZHANG,
-                    "out_of_county",
-                    "inpatient",
-                    dt.date(2025, 8, 20),
-                    "20000",
-                    "14000",
-                ),
-                ext("X2", ZHANG, "pharmacy", "outpatient", dt.date(2025, 2, 11), "36.80", "0"),
-                ext("X3", CHEN, "out_of_county", "outpatient", dt.date(2025, 9, 1), "500", "300"),
-            )
-        ]
-    )
-    do_snapshot(tmp_path)
-    return tmp_path
 
 
 def results(
@@ -241,3 +101,25 @@ def test_command(county: Path, settings: Any, capsys: pytest.CaptureFixture[str]
     settings.SNAPSHOT_ROOT = county
     call_command("indicators", "compute", "--period", "2025")
     assert "统计期 2025：6 项指标" in capsys.readouterr().out
+
+
+def test_breakdown_stores_quarters_and_months(county: Path) -> None:
+    do_compute("2025", root=county, breakdown=True)
+    c = county_code()
+    months = {
+        r.period: (r.numerator, r.denominator)
+        for r in IndicatorResult.objects.filter(indicator_code="nhc-07", level="county")
+    }
+    # visits only in March 2025: the year, Q1 and March have rows; other months none
+    assert months == {"2025": (D(2), D(4)), "2025-Q1": (D(2), D(4)), "2025-03": (D(2), D(4))}
+    assert results("nhc-10", "2025-06", "county") == {c: (D(2000), D(1), D("2000.000000"))}
+
+
+def test_command_if_missing_skips_when_current(
+    county: Path, settings: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    settings.SNAPSHOT_ROOT = county
+    call_command("indicators", "compute", "--period", "2025", "--if-missing")
+    assert "统计期 2025：6 项指标" in capsys.readouterr().out
+    call_command("indicators", "compute", "--period", "2025", "--if-missing")
+    assert "已有当前快照的结果，跳过" in capsys.readouterr().out

@@ -15,5 +15,6 @@ urlpatterns = [
     path("residents/", include("yigongti.residents.urls")),
     path("encounters/", include("yigongti.encounters.urls")),
     path("encounters/", include("yigongti.encounters.page_urls")),
+    path("indicators/", include("yigongti.indicators.urls")),
     path("", include("yigongti.web.urls")),
 ]

@@ -187,6 +187,15 @@ DEFAULT_PARAMETERS: tuple[ParameterVersion, ...] = (
         "(DESIGN.md, Security model: treating encounter; platform default [I])",
     ),
     ParameterVersion(
+        "indicators.amber_band",
+        "",
+        dt.date(2020, 1, 1),
+        None,
+        "0.9",
+        "指标看板红黄绿：达到目标为绿，达到目标的 90% 为黄，其余为红；越低越好的指标反之 "
+        "(platform default [I]; issue #5 asks for red/amber/green against targets)",
+    ),
+    ParameterVersion(
         "mpi.duplicate_rule",
         "",
         dt.date(2020, 1, 1),

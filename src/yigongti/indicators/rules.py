@@ -45,6 +45,16 @@ def parse_period(text: str) -> Period:
     raise ValueError(f"统计期“{text}”无效，应为 2025、2025-Q3 或 2025-07")
 
 
+def parts_of_year(period: Period) -> list[Period]:
+    """The quarters and months of a year period (for trends)."""
+    if len(period.code) != 4:
+        raise ValueError(f"只有年度统计期可以细分到季度和月份：{period.code}")
+    year = period.code
+    return [parse_period(f"{year}-Q{q}") for q in range(1, 5)] + [
+        parse_period(f"{year}-{m:02d}") for m in range(1, 13)
+    ]
+
+
 def previous_year(period: Period) -> Period:
     """The same period one year earlier (for growth rates)."""
     year = period.start.year - 1
@@ -62,3 +72,21 @@ def ratio(numerator: Decimal, denominator: Decimal, scale: int = 1) -> Decimal |
     return (Decimal(numerator) * scale / Decimal(denominator)).quantize(
         VALUE_PLACES, rounding=ROUND_HALF_UP
     )
+
+
+GREEN, AMBER, RED, NONE = "green", "amber", "red", "none"
+
+
+def status(value: Decimal | None, target: Decimal | None, direction: str, band: Decimal) -> str:
+    """Red/amber/green against the target: for "higher is better" green at or above the
+    target, amber at or above ``band`` × target, else red; "lower is better" mirrors it (amber
+    up to target ÷ band). ``none`` without a value or a target."""
+    if value is None or target is None or direction not in ("higher", "lower"):
+        return NONE
+    if direction == "higher":
+        if value >= target:
+            return GREEN
+        return AMBER if value >= target * band else RED
+    if value <= target:
+        return GREEN
+    return AMBER if value * band <= target else RED

@@ -118,10 +118,15 @@ def do_compute(
     engine: str = "duckdb",
     root: Path | None = None,
     progress: Progress | None = None,
+    breakdown: bool = False,
 ) -> ComputeResult:
-    """Compute every indicator with a measure for the period and store the results."""
+    """Compute every indicator with a measure for the period and store the results;
+    ``breakdown`` (a year) also computes its quarters and months, for trends."""
     try:
         period = rules.parse_period(period_text)
+        periods = [period]
+        if breakdown:
+            periods += rules.parts_of_year(period)
     except ValueError as exc:
         raise DomainError(str(exc), field="period") from None
     if engine not in ENGINES:
@@ -133,10 +138,12 @@ def do_compute(
     divisions = _read(root, "divisions")
     institutions = _read(root, "institutions")
     place, homes = places(divisions, institutions, _read(root, "residents"))
+    division_codes = dict(
+        zip(divisions["division_id"].to_pylist(), divisions["code"].to_pylist(), strict=True)
+    )
     codes = {
-        definitions.COUNTY: dict(
-            zip(divisions["division_id"].to_pylist(), divisions["code"].to_pylist(), strict=True)
-        ),
+        definitions.COUNTY: division_codes,
+        definitions.TOWNSHIP: division_codes,
         definitions.INSTITUTION: dict(
             zip(
                 institutions["institution_id"].to_pylist(),
@@ -145,7 +152,6 @@ def do_compute(
             )
         ),
     }
-    codes[definitions.TOWNSHIP] = codes[definitions.COUNTY]
     con = ibis.duckdb.connect()
     tables = definitions.Tables(
         encounters=_table(con, root, "encounters"),
@@ -156,26 +162,17 @@ def do_compute(
     computed = [i for i in definitions.INDICATORS if i.measure is not None]
     now = clock.now()
     rows: list[IndicatorResult] = []
-    for n, indicator in enumerate(computed, start=1):
-        assert indicator.measure is not None
-        measure = indicator.measure(tables, period)
-        for level in indicator.levels:
-            key = LEVEL_KEYS[level]
-            sums = (
-                measure.filter(measure[key].notnull())
-                .group_by(key)
-                .aggregate(numerator=measure.numerator.sum(), denominator=measure.denominator.sum())
-                .order_by(key)
-            )
-            for row in con.to_pyarrow(sums).to_pylist():
-                numerator = Decimal(row["numerator"] or 0)
-                denominator = Decimal(row["denominator"] or 0)
+    steps = len(computed) * len(periods)
+    for p_index, each in enumerate(periods):
+        for n, indicator in enumerate(computed, start=1):
+            assert indicator.measure is not None
+            for level, org, numerator, denominator in _levels(con, indicator, tables, each):
                 rows.append(
                     IndicatorResult(
                         indicator_code=indicator.code,
-                        period=period.code,
+                        period=each.code,
                         level=level,
-                        org_code=codes[level].get(row[key], str(row[key])),
+                        org_code=codes[level].get(org, str(org)),
                         numerator=numerator,
                         denominator=denominator,
                         value=rules.ratio(numerator, denominator, indicator.scale),
@@ -184,13 +181,35 @@ def do_compute(
                         computed_at=now,
                     )
                 )
-        if progress is not None:
-            progress("计算指标", n, len(computed))
+            if progress is not None:
+                progress("计算指标", p_index * len(computed) + n, steps)
     with transaction.atomic():
         IndicatorResult.objects.filter(
-            period=period.code, indicator_code__in=[i.code for i in computed]
+            period__in=[p.code for p in periods], indicator_code__in=[i.code for i in computed]
         ).delete()
         IndicatorResult.objects.bulk_create(rows, batch_size=1000)
     return ComputeResult(
         period.code, manifest["snapshot_id"], len(rows), [i.code for i in computed]
     )
+
+
+def _levels(
+    con: Any, indicator: definitions.Indicator, tables: definitions.Tables, period: rules.Period
+) -> list[tuple[str, Any, Decimal, Decimal]]:
+    """``(level, org id, numerator, denominator)`` for each level the indicator rolls up to."""
+    assert indicator.measure is not None
+    measure = indicator.measure(tables, period)
+    out = []
+    for level in indicator.levels:
+        key = LEVEL_KEYS[level]
+        sums = (
+            measure.filter(measure[key].notnull())
+            .group_by(key)
+            .aggregate(numerator=measure.numerator.sum(), denominator=measure.denominator.sum())
+            .order_by(key)
+        )
+        for row in con.to_pyarrow(sums).to_pylist():
+            out.append(
+                (level, row[key], Decimal(row["numerator"] or 0), Decimal(row["denominator"] or 0))
+            )
+    return out

@@ -48,6 +48,20 @@ _NAV: tuple[tuple[str, str, str, Any], ...] = (
         "encounters:import",
         access.can_manage_mpi,
     ),  # county/institution admin
+    (
+        "监测与分析",
+        "监测指标",
+        "indicators:dashboard",
+        lambda role: (
+            role
+            in {
+                Role.COUNTY_ADMIN,
+                Role.CENTRE_STAFF,
+                Role.INSTITUTION_ADMIN,
+                Role.INSURANCE_REVIEWER,
+            }
+        ),
+    ),
     ("安全审计", "审计日志", "web:audit_log", access.can_read_audit),
     ("系统管理", "基础数据管理", "admin:index", lambda role: role == Role.COUNTY_ADMIN),
     ("系统管理", "修改密码", "web:password_change", lambda role: True),

@@ -1,0 +1,69 @@
+"""The indicator dashboard (thin): stored results only, never person-level rows."""
+
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+
+from yigongti.accounts.choices import Role
+from yigongti.indicators import definitions, queries
+
+DASHBOARD_ROLES = frozenset(
+    {Role.COUNTY_ADMIN, Role.CENTRE_STAFF, Role.INSTITUTION_ADMIN, Role.INSURANCE_REVIEWER}
+)
+LEVEL_LABELS = {definitions.TOWNSHIP: "乡镇", definitions.INSTITUTION: "机构"}
+
+
+@login_required
+def dashboard(request: HttpRequest) -> HttpResponse:
+    actor = request.actor  # type: ignore[attr-defined]
+    if actor.role not in DASHBOARD_ROLES:
+        return render(
+            request,
+            "403.html",
+            {"reason": "监测指标看板供县级管理员、管理中心、机构管理员和医保审核员使用"},
+            status=403,
+        )
+    periods = queries.list_periods()
+    period = request.GET.get("period") or queries.default_period()
+    if period not in periods:
+        period = queries.default_period()
+    computed = [i for i in definitions.INDICATORS if i.measure is not None]
+    code = request.GET.get("indicator") or (computed[0].code if computed else "")
+    if code not in {i.code for i in computed}:
+        code = computed[0].code if computed else ""
+    chosen = definitions.get(code) if code else None
+    # Townships first: the institution ranking of a share indicator mostly splits by type.
+    level = request.GET.get("level") or definitions.TOWNSHIP
+    if chosen is None or level not in chosen.levels or level == definitions.COUNTY:
+        level = next(
+            (lv for lv in (chosen.levels if chosen else ()) if lv != definitions.COUNTY), ""
+        )
+    trend = queries.list_trend(code, period[:4]) if code and period else []
+    return render(
+        request,
+        "indicators/dashboard.html",
+        {
+            "period": period,
+            "periods": periods,
+            "rows": queries.list_overview(period) if period else [],
+            "chosen": chosen,
+            "computed": computed,
+            "level": level,
+            "levels": [
+                (lv, LEVEL_LABELS[lv])
+                for lv in (chosen.levels if chosen else ())
+                if lv in LEVEL_LABELS
+            ],
+            "ranking": queries.list_ranking(code, period, level) if level and period else [],
+            "trend": {
+                "months": [m for m, _ in trend],
+                "values": [float(v) if v is not None else None for _, v in trend],
+                "target": float(chosen.target) if chosen and chosen.target else None,
+                "unit": chosen.unit if chosen else "",
+                "name": chosen.name if chosen else "",
+            },
+            "stamp": queries.snapshot_stamp(),
+        },
+    )
