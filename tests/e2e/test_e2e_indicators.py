@@ -1,0 +1,81 @@
+"""End to end in real Chromium: the county administrator opens the indicator dashboard, sees
+the national indicators against their targets, the monthly trend chart and the township
+ranking. Screenshots are kept in ``test-artifacts/screenshots/``."""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib
+import os
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from django.apps import apps as django_apps
+
+from tests.e2e.test_e2e_admin_flow import log_in, page, shot  # noqa: F401  (the page fixture)
+
+os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+
+
+def visits() -> None:
+    from yigongti.encounters import services as enc
+
+    ctx = enc.ValidationContext.load(today=dt.date(2025, 12, 31))
+    rows = []
+    for i, (where, month) in enumerate(
+        [("QH2003", 1), ("QH1002", 1), ("QH0001", 1), ("QH2003", 2), ("QH0001", 2), ("QH0002", 3)]
+    ):
+        rows.append(
+            enc.EncounterInput(
+                source_system="HIS",
+                external_id=f"V{i}",
+                id_number="439901195103150033",
+                institution_code=where,
+                setting="outpatient",
+                visit_date=dt.date(2025, month, 10),
+                principal_diagnosis="I10",
+                total_cost=Decimal("50.00"),
+                fund_paid=Decimal("30.00"),
+                personal_paid=Decimal("20.00"),
+            )
+        )
+    enc.upsert_encounters([enc.clean_encounter(r, ctx) for r in rows])
+
+
+@pytest.mark.e2e
+@pytest.mark.django_db(transaction=True)
+def test_dashboard_targets_trend_and_ranking(live_server, page, tmp_path, settings: Any) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
+    from yigongti.analytics.services import do_snapshot
+    from yigongti.indicators.services import do_compute
+    from yigongti.synth.personas import DEMO_PASSWORD, build_personas
+
+    build_personas()
+    importlib.import_module("yigongti.encounters.migrations.0002_load_catalogues").load_catalogues(
+        django_apps, None
+    )
+    visits()
+    settings.SNAPSHOT_ROOT = tmp_path / "snapshot"
+    do_snapshot(settings.SNAPSHOT_ROOT)
+    do_compute("2025", root=settings.SNAPSHOT_ROOT, breakdown=True)
+
+    base = live_server.url
+    log_in(page, base, "admin", DEMO_PASSWORD)
+    page.click("nav.ygt-nav >> text=监测指标")
+    page.wait_for_url(f"{base}/indicators/")
+    assert page.locator("h1").inner_text() == "紧密型县域医共体监测指标"
+    assert page.locator("#data-stamp").inner_text().startswith("数据截至 2025-03")
+    row = page.locator("tr[data-code='nhc-07']")
+    # 基层 visits: QH2003 twice and QH1002 once, of six: 50%, below the 65% target
+    assert "50.00%" in row.inner_text() and "未达标" in row.inner_text()
+    assert "3 / 6" in row.inner_text()
+    # no stays in this county yet: no value, shown as such rather than as an error
+    assert "无数据" in page.locator("tr[data-code='nhc-11']").inner_text()
+    page.wait_for_selector("#trend-chart canvas")
+    shot(page, "30-indicator-dashboard")
+    ranking = page.locator("#ranking tbody").inner_text()
+    assert "河口乡" in ranking and "100.00" in ranking
+    page.select_option("#id_level", "institution")
+    page.wait_for_selector("#ranking")
+    assert "青禾县人民医院" in page.locator("#ranking tbody").inner_text()
+    shot(page, "31-indicator-ranking")
