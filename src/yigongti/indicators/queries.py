@@ -111,6 +111,22 @@ def list_ranking(code: str, period: str, level: str) -> list[dict[str, Any]]:
     ]
 
 
+EXPORT_COLUMNS = ("indicator_code", "period", "org_code", "numerator", "denominator", "value")
+
+
+def list_export_rows(period: str) -> list[tuple[str, str, str, Decimal, Decimal, Decimal | None]]:
+    """Every stored result of a period, in indicator, level and org order."""
+    order = {definitions.COUNTY: 0, definitions.TOWNSHIP: 1, definitions.INSTITUTION: 2}
+    results = sorted(
+        IndicatorResult.objects.filter(period=period),
+        key=lambda r: (r.indicator_code, order.get(r.level, 9), r.org_code),
+    )
+    return [
+        (r.indicator_code, r.period, r.org_code, r.numerator, r.denominator, r.value)
+        for r in results
+    ]
+
+
 def has_results(period: str) -> bool:
     """Results of the period from the current snapshot exist."""
     snapshot_id = get_manifest().get("snapshot_id")

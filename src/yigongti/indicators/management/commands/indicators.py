@@ -1,14 +1,18 @@
-"""``yigongti indicators compute --period 2025|2025-Q3|2025-07 [--engine duckdb]``."""
+"""``yigongti indicators compute --period 2025|2025-Q3|2025-07 [--engine duckdb]`` and
+``yigongti indicators export --period P --format csv|xlsx [--out FILE]``."""
 
 from __future__ import annotations
 
+import csv
+from pathlib import Path
 from typing import Any
 
+import xlsxwriter
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from yigongti.core.cli import stage_progress
 from yigongti.core.errors import DomainError
-from yigongti.indicators.queries import has_results
+from yigongti.indicators.queries import EXPORT_COLUMNS, has_results, list_export_rows
 from yigongti.indicators.services import ENGINES, do_compute
 
 
@@ -29,7 +33,15 @@ class Command(BaseCommand):
             help="该统计期已有当前快照的结果时跳过 skip when this snapshot's results exist",
         )
 
+        export = sub.add_parser("export", help="导出一个统计期的指标结果")
+        export.add_argument("--period", required=True, help="统计期：2025、2025-Q3 或 2025-07")
+        export.add_argument("--format", default="csv", choices=("csv", "xlsx"), help="文件格式")
+        export.add_argument("--out", help="输出文件（默认 indicators-<统计期>.<格式>）")
+
     def handle(self, *args: Any, **options: Any) -> None:
+        if options["action"] == "export":
+            self._export(options)
+            return
         if options["if_missing"] and has_results(options["period"]):
             self.stdout.write(f"统计期 {options['period']} 已有当前快照的结果，跳过")
             return
@@ -49,3 +61,38 @@ class Command(BaseCommand):
             f"统计期 {result.period}：{len(result.indicators)} 项指标，{result.results} 条结果"
             f"（快照 {result.snapshot_id}）"
         )
+
+    def _export(self, options: dict[str, Any]) -> None:
+        period = options["period"]
+        rows = list_export_rows(period)
+        if not rows:
+            raise CommandError(
+                f"统计期 {period} 没有指标结果：请先运行 yigongti indicators compute"
+            )
+        out = Path(options["out"] or f"indicators-{period}.{options['format']}")
+        texts = [
+            [code, p, org, f"{num:f}", f"{den:f}", "" if value is None else f"{value:f}"]
+            for code, p, org, num, den, value in rows
+        ]
+        if options["format"] == "csv":
+            with out.open("w", encoding="utf-8-sig", newline="") as fh:  # BOM: Excel opens it
+                writer = csv.writer(fh)
+                writer.writerow(EXPORT_COLUMNS)
+                writer.writerows(texts)
+        else:
+            book = xlsxwriter.Workbook(str(out))
+            sheet = book.add_worksheet(period)
+            bold = book.add_format({"bold": True})
+            sheet.write_row(0, 0, EXPORT_COLUMNS, bold)
+            for r, (code, p, org, num, den, value) in enumerate(rows, start=1):
+                sheet.write_string(r, 0, code)
+                sheet.write_string(r, 1, p)
+                sheet.write_string(r, 2, org)
+                sheet.write_number(r, 3, float(num))
+                sheet.write_number(r, 4, float(den))
+                if value is not None:
+                    sheet.write_number(r, 5, float(value))
+            sheet.set_column(0, 2, 16)
+            sheet.set_column(3, 5, 14)
+            book.close()
+        self.stdout.write(f"已导出 {len(rows)} 条结果：{out}")
