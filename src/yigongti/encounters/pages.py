@@ -29,19 +29,11 @@ from yigongti.encounters.models import Encounter
 from yigongti.encounters.queries import get_code_names, list_encounters, list_resident_timeline
 from yigongti.organizations.models import Institution
 from yigongti.organizations.queries import list_institutions
+from yigongti.residents.forms import BreakGlassForm, remember_purpose, stored_purpose
 from yigongti.residents.services import do_read_resident
 
 PAGE_SIZE = 20
-# The same session slot as the resident detail page: one purpose per record per session.
-BREAK_GLASS_KEY = "break_glass_purposes"
 LIST_ROLES = access.CLINICAL_ROLES | {Role.INSTITUTION_ADMIN, Role.COUNTY_ADMIN}
-BREAK_GLASS_REASONS = (
-    ("急诊抢救", "急诊抢救"),
-    ("转诊接诊", "转诊接诊（转诊单尚未到达）"),
-    ("医疗质量与病历检查", "医疗质量与病历检查"),
-    ("居民本人授权查询", "居民本人授权查询"),
-    ("其他", "其他（请在说明中写明）"),
-)
 
 
 def can_list_encounters(role: str) -> bool:
@@ -148,32 +140,6 @@ def encounter_list(request: HttpRequest) -> HttpResponse:
     )
 
 
-class BreakGlassForm(forms.Form):
-    """查阅事由, as on the resident detail page; recorded in the audit log."""
-
-    reason = forms.ChoiceField(
-        label="查阅事由",
-        choices=[("", "请选择"), *BREAK_GLASS_REASONS],
-        error_messages={"required": "请选择查阅事由", "invalid_choice": "请选择有效的查阅事由"},
-    )
-    detail = forms.CharField(label="补充说明", max_length=150, required=False)
-
-    def clean(self) -> dict[str, Any]:
-        data = super().clean() or {}
-        if data.get("reason") == "其他" and not (data.get("detail") or "").strip():
-            self.add_error("detail", "选择“其他”时必须填写说明")
-        return data
-
-    def purpose(self) -> str:
-        detail = self.cleaned_data["detail"].strip()
-        reason = self.cleaned_data["reason"]
-        return f"{reason}：{detail}" if detail else reason
-
-
-def _stored_purpose(request: HttpRequest, mpi_id: str) -> str:
-    return str(request.session.get(BREAK_GLASS_KEY, {}).get(mpi_id, ""))
-
-
 def _denied(
     request: HttpRequest, exc: AccessDenied, mpi_id: str, form: BreakGlassForm | None = None
 ) -> HttpResponse:
@@ -191,15 +157,13 @@ def resident_timeline(request: HttpRequest, mpi_id: str) -> HttpResponse:
         form = BreakGlassForm(request.POST)
         if not form.is_valid():
             try:
-                do_read_resident(actor, mpi_id, purpose=_stored_purpose(request, mpi_id))
+                do_read_resident(actor, mpi_id, purpose=stored_purpose(request, mpi_id))
             except AccessDenied as exc:
                 return _denied(request, exc, mpi_id, form)
             return redirect("encounter_pages:resident_timeline", mpi_id=mpi_id)
-        purposes = dict(request.session.get(BREAK_GLASS_KEY, {}))
-        purposes[mpi_id] = form.purpose()
-        request.session[BREAK_GLASS_KEY] = purposes
+        remember_purpose(request, mpi_id, form)
         return redirect("encounter_pages:resident_timeline", mpi_id=mpi_id)
-    purpose = _stored_purpose(request, mpi_id)
+    purpose = stored_purpose(request, mpi_id)
     try:
         resident, basis = do_read_resident(actor, mpi_id, purpose=purpose)
     except AccessDenied as exc:

@@ -48,37 +48,6 @@ class ResidentSearchForm(forms.Form):
     q = forms.CharField(label="查询", max_length=40, required=False)
 
 
-BREAK_GLASS_REASONS = (
-    ("急诊抢救", "急诊抢救"),
-    ("转诊接诊", "转诊接诊（转诊单尚未到达）"),
-    ("医疗质量与病历检查", "医疗质量与病历检查"),
-    ("居民本人授权查询", "居民本人授权查询"),
-    ("其他", "其他（请在说明中写明）"),
-)
-
-
-class BreakGlassForm(forms.Form):
-    """查阅事由: a short list of common reasons plus free text; recorded in the audit log."""
-
-    reason = forms.ChoiceField(
-        label="查阅事由",
-        choices=[("", "请选择"), *BREAK_GLASS_REASONS],
-        error_messages={"required": "请选择查阅事由", "invalid_choice": "请选择有效的查阅事由"},
-    )
-    detail = forms.CharField(label="补充说明", max_length=150, required=False)
-
-    def clean(self) -> dict[str, object]:
-        data = super().clean() or {}
-        if data.get("reason") == "其他" and not (data.get("detail") or "").strip():
-            self.add_error("detail", "选择“其他”时必须填写说明")
-        return data
-
-    def purpose(self) -> str:
-        reason = self.cleaned_data["reason"]
-        detail = (self.cleaned_data.get("detail") or "").strip()
-        return f"{reason}：{detail}" if detail else reason
-
-
 class RevealForm(forms.Form):
     field = forms.ChoiceField(choices=[("id_number", "证件号码"), ("phone", "联系电话")])
 

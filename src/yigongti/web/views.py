@@ -39,6 +39,7 @@ from yigongti.core.services import AuditContext, do_record_audit
 from yigongti.organizations.choices import InstitutionType
 from yigongti.organizations.models import Institution
 from yigongti.organizations.queries import get_institution, list_institutions
+from yigongti.residents.forms import BreakGlassForm, remember_purpose, stored_purpose
 from yigongti.residents.models import Resident
 from yigongti.residents.queries import (
     count_by_village,
@@ -58,7 +59,6 @@ from yigongti.staff.choices import TitleGrade
 from yigongti.staff.queries import count_by_institution, list_practitioners
 from yigongti.web.forms import (
     AuditFilterForm,
-    BreakGlassForm,
     ChinesePasswordChangeForm,
     DuplicateDecisionForm,
     LoginForm,
@@ -69,7 +69,6 @@ from yigongti.web.forms import (
 from yigongti.web.middleware import ACTIVE_ROLE_KEY
 
 PAGE_SIZE = 20
-BREAK_GLASS_KEY = "break_glass_purposes"
 
 View = TypeVar("View", bound=Callable[..., HttpResponse])
 
@@ -441,10 +440,6 @@ def _detail_context(resident: Resident, basis: str, purpose: str) -> dict[str, A
     }
 
 
-def _stored_purpose(request: HttpRequest, mpi_id: str) -> str:
-    return str(request.session.get(BREAK_GLASS_KEY, {}).get(mpi_id, ""))
-
-
 def _denied_page(
     request: HttpRequest, exc: AccessDenied, mpi_id: str, form: BreakGlassForm | None = None
 ) -> HttpResponse:
@@ -462,15 +457,13 @@ def resident_detail(request: HttpRequest, mpi_id: str) -> HttpResponse:
         form = BreakGlassForm(request.POST)
         if not form.is_valid():
             try:
-                do_read_resident(actor, mpi_id, purpose=_stored_purpose(request, mpi_id))
+                do_read_resident(actor, mpi_id, purpose=stored_purpose(request, mpi_id))
             except AccessDenied as exc:
                 return _denied_page(request, exc, mpi_id, form)
             return redirect("web:resident_detail", mpi_id=mpi_id)
-        purposes = dict(request.session.get(BREAK_GLASS_KEY, {}))
-        purposes[mpi_id] = form.purpose()
-        request.session[BREAK_GLASS_KEY] = purposes
+        remember_purpose(request, mpi_id, form)
         return redirect("web:resident_detail", mpi_id=mpi_id)
-    purpose = _stored_purpose(request, mpi_id)
+    purpose = stored_purpose(request, mpi_id)
     try:
         resident, basis = do_read_resident(actor, mpi_id, purpose=purpose)
     except AccessDenied as exc:
@@ -483,7 +476,7 @@ def resident_detail(request: HttpRequest, mpi_id: str) -> HttpResponse:
 def resident_reveal(request: HttpRequest, mpi_id: str) -> HttpResponse:
     """Show one full value: the page is read again (audited) and the reveal is audited."""
     actor = _actor(request)
-    purpose = _stored_purpose(request, mpi_id)
+    purpose = stored_purpose(request, mpi_id)
     try:
         resident, basis = do_read_resident(actor, mpi_id, purpose=purpose)
     except AccessDenied as exc:
