@@ -146,12 +146,9 @@ def _icd10(condition: Any) -> str:
 
 
 def _date(value: Any) -> dt.date | None:
-    if value is None:
-        return None
-    if isinstance(value, dt.datetime):
-        return value.date()
-    if isinstance(value, dt.date):
-        return value
+    """A FHIR date or dateTime (``2025-01-02T08:00:00+08:00`` keeps its date part)."""
+    if value is None or isinstance(value, dt.date):  # parse_date takes date and datetime
+        return importing.parse_date(value)
     return importing.parse_date(str(value)[:10])
 
 

@@ -581,83 +581,6 @@ def file_rows(path: Path, kind: str, source_system: str) -> tuple[Header, Iterat
 # --------------------------------------------------------------------------- batches
 
 
-class _ChunkReader:
-    """Turns the pending rows of a file into cleaned encounters (fast lane) or parsed rows."""
-
-    def __init__(
-        self,
-        kind: str,
-        source_system: str,
-        header: Header | None,
-        ctx: services.ValidationContext,
-    ) -> None:
-        self.kind = kind
-        self.source_system = source_system
-        self.header = header
-        self.lane: EncounterFastLane | None = None
-        self.institution_at = -1
-        if (
-            header is not None
-            and kind == ImportKind.ENCOUNTERS
-            and isinstance(ctx, services.ValidationContext)
-        ):
-            positions = {fld: i for i, fld in header.fields.items()}
-            self.institution_at = positions.get("institution_code", -1)
-            self.lane = EncounterFastLane(
-                positions,
-                ctx,
-                source_system,
-                settings=SETTINGS,
-                insurance=INSURANCE,
-                true_words=frozenset(TRUE),
-                false_words=frozenset(FALSE),
-                split=_SPLIT,
-            )
-        self.ctx = ctx
-
-    def prefetch(self, chunk: list[Row]) -> None:
-        """Load the residents of a chunk in a few queries (one per 900) before cleaning it."""
-        parsed: list[Any] = []
-        keys: list[tuple[str, str]] = []
-        lane = self.lane
-        for row in chunk:
-            if not row.pending:
-                if row.data is not None:
-                    parsed.append(row.data)
-            elif lane is not None and row.cells is not None:
-                key = lane.document(row.cells)
-                if key is not None:
-                    keys.append(key)
-            else:
-                parsed.append(self.parse(row).data)
-        if isinstance(self.ctx, services.ValidationContext):
-            self.ctx.residents.prefetch(keys)
-            self.ctx.prefetch_residents(parsed)
-
-    def fast_clean(
-        self, row: Row, institution_allowed: Callable[[str], bool] | None
-    ) -> services.CleanEncounter | None:
-        if self.lane is None or row.cells is None:
-            return None
-        if institution_allowed is not None:
-            at = self.institution_at
-            code = row.cells[at] if 0 <= at < len(row.cells) else ""
-            if not institution_allowed(cell_text(code)):
-                return None
-        cleaned = self.lane.clean(row.cells)
-        if cleaned is not None:
-            row.key = cleaned.values["external_id"]
-        return cleaned
-
-    def parse(self, row: Row) -> Row:
-        if not row.pending:
-            return row
-        assert self.header is not None and row.cells is not None
-        parsed = build_row(row.number, row.cells, self.header, self.kind, self.source_system)
-        row.data, row.errors, row.key, row.pending = parsed.data, parsed.errors, parsed.key, False
-        return row
-
-
 def _pipeline(kind: str) -> tuple[Callable[..., Any], Callable[..., services.UpsertCounts]]:
     if kind == ImportKind.SETTLEMENTS:
         return services.clean_external_settlement, services.upsert_external_settlements
@@ -760,8 +683,8 @@ def _write_batch(
 
 
 class _ChunkCleaner:
-    """Validates rows chunk by chunk (no writes): the fast lane where it applies, else
-    ``build_row`` and the services' ``clean_*``."""
+    """Validates rows chunk by chunk (no writes): pending rows of a file take the fast lane
+    where it applies, else ``build_row`` and the services' ``clean_*``."""
 
     def __init__(
         self,
@@ -772,11 +695,32 @@ class _ChunkCleaner:
         institution_allowed: Callable[[str], bool] | None,
     ) -> None:
         self.clean, _upsert = _pipeline(kind)
-        self.ctx = services.ValidationContext.load(today=today)
-        self.reader = _ChunkReader(kind, source_system, header, self.ctx)
+        self.kind = kind
+        self.source_system = source_system
+        self.header = header
+        self.ctx = ctx = services.ValidationContext.load(today=today)
         self.institution_allowed = institution_allowed
+        self.lane: EncounterFastLane | None = None
+        self.institution_at = -1
+        if (
+            header is not None
+            and kind == ImportKind.ENCOUNTERS
+            and isinstance(ctx, services.ValidationContext)
+        ):
+            positions = {fld: i for i, fld in header.fields.items()}
+            self.institution_at = positions.get("institution_code", -1)
+            self.lane = EncounterFastLane(
+                positions,
+                ctx,
+                source_system,
+                settings=SETTINGS,
+                insurance=INSURANCE,
+                true_words=frozenset(TRUE),
+                false_words=frozenset(FALSE),
+                split=_SPLIT,
+            )
         # With the fast lane (a real validation context) care is granted once per batch.
-        self.grants_at_end = self.reader.lane is not None
+        self.grants_at_end = self.lane is not None
 
     def chunks(
         self, rows: Iterable[Row], chunk_size: int, after_row: int
@@ -793,20 +737,20 @@ class _ChunkCleaner:
             yield self.clean_chunk(chunk)
 
     def clean_chunk(self, chunk: list[Row]) -> CleanedChunk:
-        reader, ctx, clean = self.reader, self.ctx, self.clean
+        ctx, clean = self.ctx, self.clean
         institution_allowed = self.institution_allowed
         good: list[Any] = []
         bad: list[tuple[int, dict[str, str], dict[str, list[str]]]] = []
         seen: dict[str, int] = {}
-        reader.prefetch(chunk)
+        self.prefetch(chunk)
         for row in chunk:
             if row.pending:
-                fast = reader.fast_clean(row, institution_allowed)
+                fast = self.fast_clean(row, institution_allowed)
                 if fast is not None and row.key not in seen:
                     seen[row.key] = row.number
                     good.append(fast)
                     continue
-                row = reader.parse(row)
+                row = self.parse(row)
             errors = dict(row.errors)
             cleaned = None
             if row.data is not None:
@@ -832,6 +776,48 @@ class _ChunkCleaner:
             else:
                 good.append(cleaned)
         return CleanedChunk(good, bad, len(chunk), chunk[-1].number)
+
+    def prefetch(self, chunk: list[Row]) -> None:
+        """Load the residents of a chunk in a few queries (one per 900) before cleaning it."""
+        parsed: list[Any] = []
+        keys: list[tuple[str, str]] = []
+        lane = self.lane
+        for row in chunk:
+            if not row.pending:
+                if row.data is not None:
+                    parsed.append(row.data)
+            elif lane is not None and row.cells is not None:
+                key = lane.document(row.cells)
+                if key is not None:
+                    keys.append(key)
+            else:
+                parsed.append(self.parse(row).data)
+        if isinstance(self.ctx, services.ValidationContext):
+            self.ctx.residents.prefetch(keys)
+            self.ctx.prefetch_residents(parsed)
+
+    def fast_clean(
+        self, row: Row, institution_allowed: Callable[[str], bool] | None
+    ) -> services.CleanEncounter | None:
+        if self.lane is None or row.cells is None:
+            return None
+        if institution_allowed is not None:
+            at = self.institution_at
+            code = row.cells[at] if 0 <= at < len(row.cells) else ""
+            if not institution_allowed(cell_text(code)):
+                return None
+        cleaned = self.lane.clean(row.cells)
+        if cleaned is not None:
+            row.key = cleaned.values["external_id"]
+        return cleaned
+
+    def parse(self, row: Row) -> Row:
+        if not row.pending:
+            return row
+        assert self.header is not None and row.cells is not None
+        parsed = build_row(row.number, row.cells, self.header, self.kind, self.source_system)
+        row.data, row.errors, row.key, row.pending = parsed.data, parsed.errors, parsed.key, False
+        return row
 
 
 def _write_chunk(

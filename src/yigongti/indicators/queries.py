@@ -35,12 +35,11 @@ def default_period() -> str:
     return years[0] if years else ""
 
 
-def list_overview(period: str, county_code: str | None = None) -> list[OverviewRow]:
+def list_overview(period: str) -> list[OverviewRow]:
     """Every indicator with its county value for the period (none where not computed)."""
     found = {
         r.indicator_code: r
         for r in IndicatorResult.objects.filter(period=period, level=definitions.COUNTY)
-        if county_code is None or r.org_code == county_code
     }
     try:
         end = rules.parse_period(period).end

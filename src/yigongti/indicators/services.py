@@ -40,12 +40,17 @@ class ComputeResult:
     indicators: list[str]
 
 
+def _files(root: Path, name: str) -> list[Path]:
+    return sorted((root / name).rglob("*.parquet")) if (root / name).is_dir() else []
+
+
 def _read(root: Path, name: str) -> pa.Table:
-    spec = next(s for s in snapshot.TABLES if s.name == name)
-    files = sorted((root / name).rglob("*.parquet")) if (root / name).is_dir() else []
+    """A whole table into memory (dimensions; an empty table with the schema if none)."""
+    schema = snapshot.schema_of(next(s for s in snapshot.TABLES if s.name == name))
+    files = _files(root, name)
     if not files:
-        return snapshot.schema_of(spec).empty_table()
-    return pa.concat_tables(pq.read_table(f, schema=snapshot.schema_of(spec)) for f in files)
+        return schema.empty_table()
+    return pa.concat_tables(pq.read_table(f, schema=schema) for f in files)
 
 
 def places(
@@ -99,8 +104,7 @@ def places(
 
 def _table(con: Any, root: Path, name: str) -> Any:
     """A fact table straight from its Parquet files (DuckDB reads them); empty if none."""
-    files = (root / name).rglob("*.parquet") if (root / name).is_dir() else iter(())
-    if next(iter(files), None) is None:
+    if not _files(root, name):
         return ibis.memtable(_read(root, name))
     return con.read_parquet(str(root / name / "**" / "*.parquet"), hive_partitioning=True)
 
