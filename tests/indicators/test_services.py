@@ -136,10 +136,18 @@ def test_export_csv_and_xlsx(
     out = tmp_path / "r.csv"
     call_command("indicators", "export", "--period", "2025", "--format", "csv", "--out", str(out))
     rows = list(csv.reader(out.read_text("utf-8-sig").splitlines()))
-    assert rows[0] == ["indicator_code", "period", "org_code", "numerator", "denominator", "value"]
+    assert rows[0] == [
+        "indicator_code",
+        "period",
+        "org_code",
+        "numerator",
+        "denominator",
+        "value",
+        "category",
+    ]
     c = county_code()
-    assert ["nhc-08", "2025", c, "7780.00", "22080.00", "35.235507"] in rows
-    assert ["nhc-07", "2025", "QH2003", "1.00", "1.00", "100.000000"] in rows
+    assert ["nhc-08", "2025", c, "7780.00", "22080.00", "35.235507", ""] in rows
+    assert ["nhc-07", "2025", "QH2003", "1.00", "1.00", "100.000000", ""] in rows
     assert rows[1][:3] == ["nhc-07", "2025", c]  # county first, then townships, institutions
     assert len(rows) - 1 == IndicatorResult.objects.filter(period="2025").count()
     xlsx = tmp_path / "r.xlsx"
@@ -147,6 +155,6 @@ def test_export_csv_and_xlsx(
     sheet = load_workbook(xlsx).active
     values = [[cell.value for cell in row] for row in sheet.iter_rows()]
     assert values[0] == rows[0]
-    assert ["nhc-11", "2025", c, 2, 3, 66.666667] in values
+    assert ["nhc-11", "2025", c, 2, 3, 66.666667, ""] in values
     with pytest.raises(Exception, match="统计期 2024 没有指标结果"):
         call_command("indicators", "export", "--period", "2024", "--out", str(tmp_path / "x.csv"))

@@ -1,9 +1,11 @@
 """The indicator definitions: metadata as data, numerator and denominator as Ibis expressions.
 
-Each computed indicator has a ``measure(t, period)`` that returns an Ibis table with the columns
-``county_id``, ``institution_id`` (null for what no member institution did, e.g. a stay outside
-the county), ``numerator`` and ``denominator``; the engine sums them up to each level the
-indicator rolls up to. Codes ``nhc-01`` … ``nhc-14`` follow reference/standards.md §2 in order;
+Each computed indicator has a ``measure(t, period)`` that returns an Ibis table with one row per
+contributing record: ``county_id``, ``township_id``, ``institution_id`` (null for what no member
+institution did, e.g. a stay outside the county), ``category`` (``""`` unless the indicator is
+broken down by a category such as the ICD-10 chapter), ``record_kind`` and ``record_id`` (the
+encounter or external settlement behind the row, for drill-down), ``numerator`` and
+``denominator``; the engine sums them up to each level the indicator rolls up to, per category. Codes ``nhc-01`` … ``nhc-14`` follow reference/standards.md §2 in order;
 the names are verbatim [V], the 口径 (numerator and denominator) are inferred [I] as written there
 and in docs/indicators.md. Indicators whose data later work adds are listed with status
 ``pending`` and no measure: the engine skips them and never invents a value.
@@ -60,15 +62,30 @@ class Indicator:
     source_tag: str  # [V] / [S] / [I]
     status: str  # computed | evidence | pending
     measure: Measure | None = None
+    # A category breakdown (e.g. "ICD-10 章"): results per category besides the total ("").
+    category_label: str = ""
 
 
-def _shape(table: Any, numerator: Any, denominator: Any, *, outside: bool = False) -> Any:
-    """The measure's columns; ``outside`` rows (no member institution) count for the county
-    only."""
+ENCOUNTER, SETTLEMENT = "encounter", "settlement"
+
+
+def _shape(
+    table: Any,
+    numerator: Any,
+    denominator: Any,
+    *,
+    outside: bool = False,
+    category: Any = None,
+) -> Any:
+    """The measure's columns; ``outside`` rows (external settlements, no member institution)
+    count for the county only."""
     return table.select(
         county_id=_.county_id.cast("int64"),
         township_id=(ibis.null() if outside else _.township_id).cast("int64"),
         institution_id=(ibis.null() if outside else _.institution_id).cast("int64"),
+        category=(ibis.literal("") if category is None else category).cast("string"),
+        record_kind=ibis.literal(SETTLEMENT if outside else ENCOUNTER),
+        record_id=(_.settlement_id if outside else _.encounter_id).cast("int64"),
         numerator=numerator.cast(MONEY),
         denominator=denominator.cast(MONEY),
     )

@@ -12,6 +12,8 @@ class IndicatorResult(models.Model):
     period = models.CharField("统计期", max_length=8)  # 2025 | 2025-Q3 | 2025-07
     level = models.CharField("层级", max_length=16)  # county | township | institution
     org_code = models.CharField("机构/区划编码", max_length=32)
+    # "" for the total; a category (e.g. an ICD-10 chapter) for a broken-down indicator.
+    category = models.CharField("分类", max_length=32, blank=True, default="")
     numerator = models.DecimalField("分子", max_digits=20, decimal_places=2)
     denominator = models.DecimalField("分母", max_digits=20, decimal_places=2)
     value = models.DecimalField("值", max_digits=20, decimal_places=6, null=True, blank=True)
@@ -24,7 +26,7 @@ class IndicatorResult(models.Model):
         verbose_name_plural = "指标结果"
         constraints = [
             models.UniqueConstraint(
-                fields=["indicator_code", "period", "level", "org_code"],
+                fields=["indicator_code", "period", "level", "org_code", "category"],
                 name="indicator_result_once",
             )
         ]

@@ -39,7 +39,9 @@ def list_overview(period: str) -> list[OverviewRow]:
     """Every indicator with its county value for the period (none where not computed)."""
     found = {
         r.indicator_code: r
-        for r in IndicatorResult.objects.filter(period=period, level=definitions.COUNTY)
+        for r in IndicatorResult.objects.filter(
+            period=period, level=definitions.COUNTY, category=""
+        )
     }
     try:
         end = rules.parse_period(period).end
@@ -68,7 +70,10 @@ def list_trend(code: str, year: str) -> list[tuple[str, Decimal | None]]:
     values = {
         r.period: r.value
         for r in IndicatorResult.objects.filter(
-            indicator_code=code, level=definitions.COUNTY, period__startswith=f"{year}-"
+            indicator_code=code,
+            level=definitions.COUNTY,
+            category="",
+            period__startswith=f"{year}-",
         )
         if len(r.period) == 7 and "Q" not in r.period
     }
@@ -78,7 +83,9 @@ def list_trend(code: str, year: str) -> list[tuple[str, Decimal | None]]:
 def list_ranking(code: str, period: str, level: str) -> list[dict[str, Any]]:
     """Institutions (or townships) by value, best first for the indicator's direction."""
     indicator = definitions.get(code)
-    results = list(IndicatorResult.objects.filter(indicator_code=code, period=period, level=level))
+    results = list(
+        IndicatorResult.objects.filter(indicator_code=code, period=period, level=level, category="")
+    )
     names: dict[str, str] = {}
     if level == definitions.INSTITUTION:
         names = dict(
@@ -110,18 +117,29 @@ def list_ranking(code: str, period: str, level: str) -> list[dict[str, Any]]:
     ]
 
 
-EXPORT_COLUMNS = ("indicator_code", "period", "org_code", "numerator", "denominator", "value")
+# The issue's six columns, then the category of a broken-down indicator ("" for totals).
+EXPORT_COLUMNS = (
+    "indicator_code",
+    "period",
+    "org_code",
+    "numerator",
+    "denominator",
+    "value",
+    "category",
+)
 
 
-def list_export_rows(period: str) -> list[tuple[str, str, str, Decimal, Decimal, Decimal | None]]:
-    """Every stored result of a period, in indicator, level and org order."""
+def list_export_rows(
+    period: str,
+) -> list[tuple[str, str, str, Decimal, Decimal, Decimal | None, str]]:
+    """Every stored result of a period, in indicator, level, org and category order."""
     order = {definitions.COUNTY: 0, definitions.TOWNSHIP: 1, definitions.INSTITUTION: 2}
     results = sorted(
         IndicatorResult.objects.filter(period=period),
-        key=lambda r: (r.indicator_code, order.get(r.level, 9), r.org_code),
+        key=lambda r: (r.indicator_code, order.get(r.level, 9), r.org_code, r.category),
     )
     return [
-        (r.indicator_code, r.period, r.org_code, r.numerator, r.denominator, r.value)
+        (r.indicator_code, r.period, r.org_code, r.numerator, r.denominator, r.value, r.category)
         for r in results
     ]
 

@@ -170,13 +170,16 @@ def do_compute(
     for p_index, each in enumerate(periods):
         for n, indicator in enumerate(computed, start=1):
             assert indicator.measure is not None
-            for level, org, numerator, denominator in _levels(con, indicator, tables, each):
+            for level, org, category, numerator, denominator in _levels(
+                con, indicator, tables, each
+            ):
                 rows.append(
                     IndicatorResult(
                         indicator_code=indicator.code,
                         period=each.code,
                         level=level,
                         org_code=codes[level].get(org, str(org)),
+                        category=category,
                         numerator=numerator,
                         denominator=denominator,
                         value=rules.ratio(numerator, denominator, indicator.scale),
@@ -199,21 +202,32 @@ def do_compute(
 
 def _levels(
     con: Any, indicator: definitions.Indicator, tables: definitions.Tables, period: rules.Period
-) -> list[tuple[str, Any, Decimal, Decimal]]:
-    """``(level, org id, numerator, denominator)`` for each level the indicator rolls up to."""
+) -> list[tuple[str, Any, str, Decimal, Decimal]]:
+    """``(level, org id, category, numerator, denominator)`` for each level the indicator rolls
+    up to: the total (category ``""``) and, for a broken-down indicator, each category."""
     assert indicator.measure is not None
     measure = indicator.measure(tables, period)
     out = []
     for level in indicator.levels:
         key = LEVEL_KEYS[level]
-        sums = (
-            measure.filter(measure[key].notnull())
-            .group_by(key)
-            .aggregate(numerator=measure.numerator.sum(), denominator=measure.denominator.sum())
-            .order_by(key)
-        )
-        for row in con.to_pyarrow(sums).to_pylist():
-            out.append(
-                (level, row[key], Decimal(row["numerator"] or 0), Decimal(row["denominator"] or 0))
+        groupings: list[list[str]] = [[key]]
+        if indicator.category_label:
+            groupings.append([key, "category"])
+        for keys in groupings:
+            sums = (
+                measure.filter(measure[key].notnull())
+                .group_by(keys)
+                .aggregate(numerator=measure.numerator.sum(), denominator=measure.denominator.sum())
+                .order_by(keys)
             )
+            for row in con.to_pyarrow(sums).to_pylist():
+                out.append(
+                    (
+                        level,
+                        row[key],
+                        row.get("category") or "",
+                        Decimal(row["numerator"] or 0),
+                        Decimal(row["denominator"] or 0),
+                    )
+                )
     return out

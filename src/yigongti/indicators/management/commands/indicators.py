@@ -71,8 +71,8 @@ class Command(BaseCommand):
             )
         out = Path(options["out"] or f"indicators-{period}.{options['format']}")
         texts = [
-            [code, p, org, f"{num:f}", f"{den:f}", "" if value is None else f"{value:f}"]
-            for code, p, org, num, den, value in rows
+            [code, p, org, f"{num:f}", f"{den:f}", "" if value is None else f"{value:f}", cat]
+            for code, p, org, num, den, value, cat in rows
         ]
         if options["format"] == "csv":
             with out.open("w", encoding="utf-8-sig", newline="") as fh:  # BOM: Excel opens it
@@ -84,7 +84,7 @@ class Command(BaseCommand):
             sheet = book.add_worksheet(period)
             bold = book.add_format({"bold": True})
             sheet.write_row(0, 0, EXPORT_COLUMNS, bold)
-            for r, (code, p, org, num, den, value) in enumerate(rows, start=1):
+            for r, (code, p, org, num, den, value, cat) in enumerate(rows, start=1):
                 sheet.write_string(r, 0, code)
                 sheet.write_string(r, 1, p)
                 sheet.write_string(r, 2, org)
@@ -92,6 +92,7 @@ class Command(BaseCommand):
                 sheet.write_number(r, 4, float(den))
                 if value is not None:
                     sheet.write_number(r, 5, float(value))
+                sheet.write_string(r, 6, cat)
             sheet.set_column(0, 2, 16)
             sheet.set_column(3, 5, 14)
             book.close()
