@@ -116,23 +116,69 @@ LEVEL_KEYS = {
 }
 
 
-def do_compute(
-    period_text: str,
+@dataclass(frozen=True)
+class ResultRow:
+    """One computed value, before it is stored (what every engine returns)."""
+
+    indicator_code: str
+    period: str
+    level: str
+    org_code: str
+    category: str
+    numerator: Decimal
+    denominator: Decimal
+    value: Decimal | None
+
+
+@dataclass
+class Evaluation:
+    snapshot_id: str
+    engine: str
+    indicators: list[str]
+    rows: list[ResultRow]
+
+
+@dataclass
+class Session:
+    """An engine opened on a snapshot: the tables as Ibis expressions and ``run``, which
+    executes an expression to an Arrow table."""
+
+    tables: definitions.Tables
+    run: Callable[[Any], pa.Table]
+    close: Callable[[], None]
+
+
+def _open_duckdb(root: Path, place: pa.Table, homes: pa.Table) -> Session:
+    con = ibis.duckdb.connect()
+    tables = definitions.Tables(
+        encounters=_table(con, root, "encounters"),
+        settlements=_table(con, root, "external_settlements"),
+        places=ibis.memtable(place),
+        homes=ibis.memtable(homes),
+    )
+    return Session(tables, con.to_pyarrow, con.disconnect)
+
+
+OPENERS: dict[str, Callable[[Path, pa.Table, pa.Table], Session]] = {"duckdb": _open_duckdb}
+
+
+def parse_periods(period_text: str, *, breakdown: bool = False) -> list[rules.Period]:
+    """The period and, with ``breakdown`` (a year), its quarters and months."""
+    try:
+        period = rules.parse_period(period_text)
+        return [period, *(rules.parts_of_year(period) if breakdown else [])]
+    except ValueError as exc:
+        raise DomainError(str(exc), field="period") from None
+
+
+def evaluate(
+    periods: list[rules.Period],
     *,
     engine: str = "duckdb",
     root: Path | None = None,
     progress: Progress | None = None,
-    breakdown: bool = False,
-) -> ComputeResult:
-    """Compute every indicator with a measure for the period and store the results;
-    ``breakdown`` (a year) also computes its quarters and months, for trends."""
-    try:
-        period = rules.parse_period(period_text)
-        periods = [period]
-        if breakdown:
-            periods += rules.parts_of_year(period)
-    except ValueError as exc:
-        raise DomainError(str(exc), field="period") from None
+) -> Evaluation:
+    """Every indicator with a measure for each period, from the snapshot, nothing stored."""
     if engine not in ENGINES:
         raise DomainError(f"计算引擎“{engine}”不可用，可选：{'、'.join(ENGINES)}", field="engine")
     root = root or default_root()
@@ -156,78 +202,109 @@ def do_compute(
             )
         ),
     }
-    con = ibis.duckdb.connect()
-    tables = definitions.Tables(
-        encounters=_table(con, root, "encounters"),
-        settlements=_table(con, root, "external_settlements"),
-        places=ibis.memtable(place),
-        homes=ibis.memtable(homes),
-    )
+    session = OPENERS[engine](root, place, homes)
     computed = [i for i in definitions.INDICATORS if i.measure is not None]
-    now = clock.now()
-    rows: list[IndicatorResult] = []
+    rows: list[ResultRow] = []
     steps = len(computed) * len(periods)
-    for p_index, each in enumerate(periods):
-        for n, indicator in enumerate(computed, start=1):
-            assert indicator.measure is not None
-            for level, org, category, numerator, denominator in _levels(
-                con, indicator, tables, each
-            ):
-                rows.append(
-                    IndicatorResult(
-                        indicator_code=indicator.code,
-                        period=each.code,
-                        level=level,
-                        org_code=codes[level].get(org, str(org)),
-                        category=category,
-                        numerator=numerator,
-                        denominator=denominator,
-                        value=rules.ratio(numerator, denominator, indicator.scale),
-                        snapshot_id=manifest["snapshot_id"],
-                        engine=engine,
-                        computed_at=now,
+    try:
+        for p_index, each in enumerate(periods):
+            for n, indicator in enumerate(computed, start=1):
+                for level, org, category, numerator, denominator in _levels(
+                    session, indicator, each
+                ):
+                    rows.append(
+                        ResultRow(
+                            indicator.code,
+                            each.code,
+                            level,
+                            codes[level].get(org, str(org)),
+                            category,
+                            numerator,
+                            denominator,
+                            rules.ratio(numerator, denominator, indicator.scale),
+                        )
                     )
-                )
-            if progress is not None:
-                progress("计算指标", p_index * len(computed) + n, steps)
+                if progress is not None:
+                    progress("计算指标", p_index * len(computed) + n, steps)
+    finally:
+        session.close()
+    return Evaluation(manifest["snapshot_id"], engine, [i.code for i in computed], rows)
+
+
+def do_compute(
+    period_text: str,
+    *,
+    engine: str = "duckdb",
+    root: Path | None = None,
+    progress: Progress | None = None,
+    breakdown: bool = False,
+) -> ComputeResult:
+    """Compute every indicator with a measure for the period and store the results (replacing
+    the period's earlier ones); ``breakdown`` (a year) also computes its quarters and months,
+    for trends."""
+    periods = parse_periods(period_text, breakdown=breakdown)
+    result = evaluate(periods, engine=engine, root=root, progress=progress)
+    now = clock.now()
     with transaction.atomic():
         IndicatorResult.objects.filter(
-            period__in=[p.code for p in periods], indicator_code__in=[i.code for i in computed]
+            period__in=[p.code for p in periods], indicator_code__in=result.indicators
         ).delete()
-        IndicatorResult.objects.bulk_create(rows, batch_size=1000)
-    return ComputeResult(
-        period.code, manifest["snapshot_id"], len(rows), [i.code for i in computed]
-    )
+        IndicatorResult.objects.bulk_create(
+            [
+                IndicatorResult(
+                    indicator_code=r.indicator_code,
+                    period=r.period,
+                    level=r.level,
+                    org_code=r.org_code,
+                    category=r.category,
+                    numerator=r.numerator,
+                    denominator=r.denominator,
+                    value=r.value,
+                    snapshot_id=result.snapshot_id,
+                    engine=engine,
+                    computed_at=now,
+                )
+                for r in result.rows
+            ],
+            batch_size=1000,
+        )
+    return ComputeResult(periods[0].code, result.snapshot_id, len(result.rows), result.indicators)
+
+
+GRAIN = ["county_id", "township_id", "institution_id", "category"]
+LEVEL_ORDER = {definitions.COUNTY: 0, definitions.TOWNSHIP: 1, definitions.INSTITUTION: 2}
+UNKNOWN_CATEGORY = "未知"
 
 
 def _levels(
-    con: Any, indicator: definitions.Indicator, tables: definitions.Tables, period: rules.Period
+    session: Session, indicator: definitions.Indicator, period: rules.Period
 ) -> list[tuple[str, Any, str, Decimal, Decimal]]:
     """``(level, org id, category, numerator, denominator)`` for each level the indicator rolls
-    up to: the total (category ``""``) and, for a broken-down indicator, each category."""
+    up to: the total (category ``""``) and, for a broken-down indicator, each category. One
+    query per indicator at the finest grain; the levels are summed up here, exactly."""
     assert indicator.measure is not None
-    measure = indicator.measure(tables, period)
-    out = []
-    for level in indicator.levels:
-        key = LEVEL_KEYS[level]
-        groupings: list[list[str]] = [[key]]
+    measure = indicator.measure(session.tables, period)
+    grouped = measure.group_by(GRAIN).aggregate(
+        numerator=measure.numerator.sum(), denominator=measure.denominator.sum()
+    )
+    sums: dict[tuple[str, Any, str], list[Decimal]] = {}
+    for row in session.run(grouped).to_pylist():
+        numerator = Decimal(row["numerator"] or 0)
+        denominator = Decimal(row["denominator"] or 0)
+        categories = [""]
         if indicator.category_label:
-            groupings.append([key, "category"])
-        for keys in groupings:
-            sums = (
-                measure.filter(measure[key].notnull())
-                .group_by(keys)
-                .aggregate(numerator=measure.numerator.sum(), denominator=measure.denominator.sum())
-                .order_by(keys)
-            )
-            for row in con.to_pyarrow(sums).to_pylist():
-                out.append(
-                    (
-                        level,
-                        row[key],
-                        row.get("category") or "",
-                        Decimal(row["numerator"] or 0),
-                        Decimal(row["denominator"] or 0),
-                    )
-                )
-    return out
+            categories.append(row["category"] or UNKNOWN_CATEGORY)
+        for level in indicator.levels:
+            org = row[LEVEL_KEYS[level]]
+            if org is None:
+                continue
+            for category in categories:
+                acc = sums.setdefault((level, org, category), [Decimal(0), Decimal(0)])
+                acc[0] += numerator
+                acc[1] += denominator
+    return [
+        (level, org, category, acc[0], acc[1])
+        for (level, org, category), acc in sorted(
+            sums.items(), key=lambda kv: (LEVEL_ORDER[kv[0][0]], kv[0][1], kv[0][2])
+        )
+    ]
