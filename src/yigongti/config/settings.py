@@ -38,6 +38,7 @@ INSTALLED_APPS = [
     "yigongti.accounts",
     "yigongti.residents",
     "yigongti.encounters",
+    "yigongti.scheduling",
     "yigongti.analytics",
     "yigongti.indicators",
     "yigongti.synth",
@@ -153,6 +154,10 @@ USE_TZ = True
 STATIC_URL = "/static/"
 STATIC_ROOT = CONFIG.data_dir / "staticfiles"
 SNAPSHOT_ROOT = CONFIG.data_dir / "snapshot"  # Parquet snapshots (analytics)
+SPARK_MASTER = CONFIG.spark_master  # the Spark engine (indicators compute --engine spark)
+# Uploaded documents (the indicator evidence register). No MEDIA_URL is routed: files are served
+# only by login-required, scope-checked, audited views, never as public static files.
+MEDIA_ROOT = CONFIG.data_dir / "media"
 STATICFILES_DIRS = [PACKAGE_DIR / "static"]
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = CONFIG.profile != "production"

@@ -196,6 +196,68 @@ DEFAULT_PARAMETERS: tuple[ParameterVersion, ...] = (
         "(platform default [I]; issue #5 asks for red/amber/green against targets)",
     ),
     ParameterVersion(
+        "indicators.evidence_max_mb",
+        "",
+        dt.date(2020, 1, 1),
+        None,
+        20,
+        "证据登记（nhc-01…03）单个文件大小上限 20 MB：扫描版制度文件、会议纪要可容纳，"
+        "又不致拖慢乡镇网络 (product default [I]; issue #5 item 2)",
+    ),
+    ParameterVersion(
+        "scheduling.reserved_slot_share",
+        "",
+        dt.date(2023, 1, 1),
+        None,
+        "1/3",
+        "牵头医院至少将 1/3 的门诊号源预留家庭医生签约服务团队或基层医疗卫生机构 "
+        "(seeds/004 §9 [V])",
+    ),
+    ParameterVersion(
+        "scheduling.reserved_bed_share",
+        "",
+        dt.date(2023, 1, 1),
+        None,
+        "1/4",
+        "牵头医院至少将 1/4 的住院床位预留家庭医生签约服务团队或基层医疗卫生机构 "
+        "(seeds/004 §9 [V])",
+    ),
+    ParameterVersion(
+        "scheduling.public_release_days",
+        "",
+        dt.date(2020, 1, 1),
+        None,
+        7,
+        "公众号源提前 7 天放号 (common hospital practice; platform default [I])",
+    ),
+    ParameterVersion(
+        "scheduling.reserved_lead_days",
+        "",
+        dt.date(2020, 1, 1),
+        None,
+        7,
+        "基层预留号源比公众号源再提前 7 天开放 (issue #6: released N days earlier; "
+        "platform default [I])",
+    ),
+    ParameterVersion(
+        "scheduling.reserved_cutoff_hours",
+        "",
+        dt.date(2020, 1, 1),
+        None,
+        24,
+        "就诊前 24 小时仍未约出的预留号源转为公众号源 (issue #6: unused reserved slots return "
+        "at a cut-off; platform default [I])",
+    ),
+    ParameterVersion(
+        "scheduling.no_show_grace_minutes",
+        "",
+        dt.date(2020, 1, 1),
+        None,
+        30,
+        "就诊时间后 30 分钟未到诊方可登记爽约 (domain-rules.md §3.3 no-show window; "
+        "platform default [I])",
+    ),
+    ParameterVersion(
         "mpi.duplicate_rule",
         "",
         dt.date(2020, 1, 1),

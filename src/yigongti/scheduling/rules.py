@@ -1,0 +1,195 @@
+"""Pure rules of the slot and bed pools (no ORM, no clock: time is passed in).
+
+Seed 004 §9 [V]: "原则上牵头医院至少将1/3的门诊号源和1/4的住院床位预留家庭医生签约服务团队或基层
+医疗卫生机构". The shares, how many days earlier the reserved pool opens, when unused reserved
+slots return to the public pool and the no-show grace are versioned policy parameters (keys in
+``PARAMETER_KEYS``; defaults in core/rules.py DEFAULT_PARAMETERS with their sources).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from dataclasses import dataclass
+from fractions import Fraction
+
+from yigongti.scheduling.choices import BedStatus, BookingStatus, Channel, Pool
+
+SLOT_SHARE_KEY = "scheduling.reserved_slot_share"
+BED_SHARE_KEY = "scheduling.reserved_bed_share"
+PUBLIC_DAYS_KEY = "scheduling.public_release_days"
+LEAD_DAYS_KEY = "scheduling.reserved_lead_days"
+CUTOFF_HOURS_KEY = "scheduling.reserved_cutoff_hours"
+NO_SHOW_GRACE_KEY = "scheduling.no_show_grace_minutes"
+PARAMETER_KEYS = (
+    SLOT_SHARE_KEY,
+    BED_SHARE_KEY,
+    PUBLIC_DAYS_KEY,
+    LEAD_DAYS_KEY,
+    CUTOFF_HOURS_KEY,
+    NO_SHOW_GRACE_KEY,
+)
+
+MAX_SLOTS = 200  # one session of one doctor; more is a typing mistake
+
+
+def parse_share(value: object) -> Fraction:
+    """A share written as "1/3", "0.25" or a number; refused outside [0, 1]."""
+    try:
+        share = Fraction(str(value))
+    except (ValueError, ZeroDivisionError):
+        raise ValueError(f"预留比例“{value}”无法识别，应写作 1/3 或 0.25") from None
+    if not 0 <= share <= 1:
+        raise ValueError(f"预留比例“{value}”应在 0 与 1 之间")
+    return share
+
+
+def reserved_count(total: int, share: Fraction) -> int:
+    """At least ``share`` of ``total`` ("至少1/3"): rounded up."""
+    return min(total, math.ceil(total * share))
+
+
+def slot_pools(total: int, reserved: int) -> list[str]:
+    """The pool of each slot in time order: the reserved ones spread evenly over the session,
+    so grassroots patients get early and late times alike (slot i is reserved when the running
+    quota floor((i+1)·r/n) steps up)."""
+    if not 0 <= reserved <= total:
+        raise ValueError("预留号源数应在 0 与总号源数之间")
+    return [
+        Pool.RESERVED if (i + 1) * reserved // total > i * reserved // total else Pool.PUBLIC
+        for i in range(total)
+    ]
+
+
+def slot_times(
+    start: dt.time, end: dt.time, count: int, day: dt.date
+) -> list[tuple[dt.datetime, dt.datetime]]:
+    """``count`` equal consecutive slots from ``start`` to ``end`` (naive datetimes)."""
+    if count < 1 or count > MAX_SLOTS:
+        raise ValueError(f"号源数应在 1 与 {MAX_SLOTS} 之间")
+    first = dt.datetime.combine(day, start)
+    last = dt.datetime.combine(day, end)
+    if last <= first:
+        raise ValueError("结束时间应晚于开始时间")
+    step = (last - first) / count
+    if step < dt.timedelta(minutes=1):
+        raise ValueError("每个号源至少 1 分钟")
+    return [(first + i * step, first + (i + 1) * step) for i in range(count)]
+
+
+@dataclass(frozen=True)
+class ReleaseTimes:
+    """When a session's pools open and when unused reserved slots return to the public."""
+
+    reserved_opens: dt.datetime
+    public_opens: dt.datetime
+    cutoff: dt.datetime  # reserved slots still free at this time join the public pool
+    starts: dt.datetime
+
+
+def release_times(
+    starts: dt.datetime, *, public_days: int, lead_days: int, cutoff_hours: int
+) -> ReleaseTimes:
+    """Public slots open ``public_days`` before the session (at the same clock time), the
+    reserved pool ``lead_days`` earlier still, and the reserved pool's leftovers go public
+    ``cutoff_hours`` before the start (never before the public pool opens)."""
+    if public_days < 0 or lead_days < 0 or cutoff_hours < 0:
+        raise ValueError("放号天数与截止小时数不能为负数")
+    public_opens = starts - dt.timedelta(days=public_days)
+    cutoff = max(starts - dt.timedelta(hours=cutoff_hours), public_opens)
+    return ReleaseTimes(public_opens - dt.timedelta(days=lead_days), public_opens, cutoff, starts)
+
+
+def bookable_pools(channel: str, now: dt.datetime, times: ReleaseTimes) -> tuple[str, ...]:
+    """The pools a channel may book from now, in the order they are offered (a grassroots
+    booking takes a reserved slot first, keeping public slots for walk-in patients)."""
+    if now >= times.starts:
+        return ()
+    public_open = now >= times.public_opens
+    reserved_open = (channel == Channel.GRASSROOTS and now >= times.reserved_opens) or (
+        now >= times.cutoff and public_open
+    )
+    pools = []
+    if reserved_open:
+        pools.append(Pool.RESERVED)
+    if public_open:
+        pools.append(Pool.PUBLIC)
+    return tuple(pools)
+
+
+def booking_refusal(channel: str, now: dt.datetime, times: ReleaseTimes) -> str:
+    """Why nothing can be booked now (Chinese), for a session with no bookable pool."""
+    if now >= times.starts:
+        return "该时段已开始或已结束，不能再预约"
+    fmt = "%m月%d日 %H:%M"
+    if channel == Channel.GRASSROOTS:
+        return f"号源尚未开放：基层预留号源于 {times.reserved_opens.strftime(fmt)} 开放"
+    return (
+        f"号源尚未开放：公众号源于 {times.public_opens.strftime(fmt)} 开放"
+        f"（基层预留号源未用部分于 {times.cutoff.strftime(fmt)} 转为公众号源）"
+    )
+
+
+# Booking life: booked → cancelled (before the slot starts) | attended | no-show (after the
+# slot started plus the grace). Nothing leaves a final state.
+BOOKING_MOVES: dict[str, frozenset[str]] = {
+    BookingStatus.BOOKED: frozenset(
+        {BookingStatus.CANCELLED, BookingStatus.ATTENDED, BookingStatus.NO_SHOW}
+    ),
+    BookingStatus.CANCELLED: frozenset(),
+    BookingStatus.ATTENDED: frozenset(),
+    BookingStatus.NO_SHOW: frozenset(),
+}
+LIVE_BOOKING = (BookingStatus.BOOKED, BookingStatus.ATTENDED, BookingStatus.NO_SHOW)
+
+
+def booking_move_refusal(
+    current: str,
+    wanted: str,
+    *,
+    now: dt.datetime,
+    slot_starts: dt.datetime,
+    grace_minutes: int,
+    reason: str = "",
+) -> str:
+    """Why a booking cannot move from ``current`` to ``wanted`` now ("" when it can)."""
+    labels = dict(BookingStatus.choices)
+    if wanted not in BOOKING_MOVES.get(current, frozenset()):
+        return f"预约当前为“{labels.get(current, current)}”，不能改为“{labels.get(wanted, wanted)}”"
+    if wanted == BookingStatus.CANCELLED:
+        if not reason.strip():
+            return "取消预约须填写原因"
+        if now >= slot_starts:
+            return "就诊时间已到，不能取消；未到诊请登记爽约"
+    if wanted == BookingStatus.NO_SHOW and now < slot_starts + dt.timedelta(minutes=grace_minutes):
+        return f"就诊时间后 {grace_minutes} 分钟内不能登记爽约"
+    if wanted == BookingStatus.ATTENDED and now < slot_starts - dt.timedelta(hours=12):
+        return "尚未到就诊日，不能登记到诊"
+    return ""
+
+
+# Beds ---------------------------------------------------------------------------------------
+
+ACTIVE_BED = (BedStatus.HELD, BedStatus.ADMITTED)
+
+
+def bed_capacity(total: int, share: Fraction) -> dict[str, int]:
+    """The ward's beds split into the reserved pool (at least ``share``) and the public."""
+    reserved = reserved_count(total, share)
+    return {Pool.RESERVED: reserved, Pool.PUBLIC: total - reserved}
+
+
+def bed_pools_for(up_referral: bool) -> tuple[str, ...]:
+    """An up-referred patient takes a reserved bed first, then a public one; others only the
+    public pool."""
+    return (Pool.RESERVED, Pool.PUBLIC) if up_referral else (Pool.PUBLIC,)
+
+
+def choose_bed_pool(
+    up_referral: bool, capacity: dict[str, int], used: dict[str, int]
+) -> str | None:
+    """The first pool with a free bed, or None when the ward is full for this patient."""
+    for pool in bed_pools_for(up_referral):
+        if used.get(pool, 0) < capacity.get(pool, 0):
+            return pool
+    return None
