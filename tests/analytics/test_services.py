@@ -95,6 +95,7 @@ def test_snapshot_writes_partitions_manifest_and_no_identities(
     assert result.changed
     assert result.tables["encounters"].written == ["2025-01", "2025-03"]
     assert sorted(files(tmp_path)) == [
+        "diagnoses/part-0.parquet",
         "divisions/part-0.parquet",
         "encounters/year=2025/month=1/part-0.parquet",
         "encounters/year=2025/month=3/part-0.parquet",
@@ -122,6 +123,9 @@ def test_snapshot_writes_partitions_manifest_and_no_identities(
     assert "name" not in residents.column_names and "id_number" not in residents.column_names
     zhang = [r for r in residents.to_pylist() if r["birth_year"] == 1951]
     assert zhang and zhang[0]["has_hypertension"] is True
+    diagnoses = pq.read_table(tmp_path / "diagnoses/part-0.parquet").to_pylist()
+    assert {"code": "I10", "chapter": "IX", "chapter_name": "循环系统疾病"} in diagnoses
+    assert manifest["tables"]["diagnoses"]["rows"] == len(diagnoses) == 407  # the catalogue
 
 
 def test_rerun_without_new_data_changes_nothing(county: None, tmp_path: Path) -> None:

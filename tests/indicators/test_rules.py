@@ -80,3 +80,67 @@ def test_parts_of_year() -> None:
 def test_status(value: str | None, target: str | None, direction: str, expected: str) -> None:
     to_d = lambda v: None if v is None else Decimal(v)  # noqa: E731
     assert rules.status(to_d(value), to_d(target), direction, Decimal("0.9")) == expected
+
+
+@pytest.mark.parametrize(
+    ("inst_type", "tier"),
+    [
+        ("general_hospital", "county"),
+        ("tcm_hospital", "county"),
+        ("mch_hospital", "county"),
+        ("public_health", "county"),
+        ("township_health_centre", "township"),
+        ("community_health_centre", "township"),
+        ("community_health_station", "village"),
+        ("village_clinic", "village"),
+        ("private", "other"),
+        ("no_such_type", "other"),
+    ],
+)
+def test_institution_tier(inst_type: str, tier: str) -> None:
+    assert rules.institution_tier(inst_type) == tier
+
+
+def test_every_institution_type_has_a_labelled_tier() -> None:
+    from yigongti.organizations.choices import InstitutionType
+
+    tiers = {rules.institution_tier(t) for t in InstitutionType.values}
+    assert tiers == set(rules.TIER_LABELS) == set(rules.TIER_NAMES)
+    assert [rules.TIER_LABELS[t] for t in ("county", "township", "village")] == [
+        "县级",
+        "乡镇",
+        "村",
+    ]
+
+
+def test_growth_rounds_both_values_to_cents_first() -> None:
+    d = Decimal
+    # 10000 / 2 = 5000.00 against 7600.01 / 2 = 3800.005 → 3800.01 (half up)
+    assert rules.growth((d(10000), d(2)), (d("7600.01"), d(2))) == (d("1199.99"), d("3800.01"))
+    assert rules.ratio(*rules.growth((d(10000), d(2)), (d("7600.01"), d(2))), 100) == d("31.578601")
+    assert rules.growth((d(900), d(1)), (d(1000), d(1))) == (d(-100), d(1000))  # a fall
+    assert rules.per_unit(d(1), d(3)) == d("0.33") and rules.per_unit(d(1), d(0)) is None
+
+
+@pytest.mark.parametrize(
+    ("current", "previous"),
+    [
+        ((Decimal(100), Decimal(1)), None),  # no stays a year earlier
+        (None, (Decimal(100), Decimal(1))),  # none this period
+        ((Decimal(100), Decimal(1)), (Decimal(0), Decimal(0))),
+        ((Decimal(100), Decimal(1)), (Decimal(0), Decimal(2))),  # last year's value 0.00
+    ],
+)
+def test_growth_without_both_values_is_zero_over_zero(
+    current: tuple[Decimal, Decimal] | None, previous: tuple[Decimal, Decimal] | None
+) -> None:
+    assert rules.growth(current, previous) == (Decimal(0), Decimal(0))
+    assert rules.ratio(*rules.growth(current, previous), 100) is None
+
+
+@pytest.mark.parametrize(
+    ("chapter", "number"),
+    [("I", 1), ("IV", 4), ("IX", 9), ("XIV", 14), ("XIX", 19), ("XXII", 22), ("未知", 0), ("", 0)],
+)
+def test_chapter_number(chapter: str, number: int) -> None:
+    assert rules.chapter_number(chapter) == number

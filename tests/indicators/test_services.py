@@ -40,7 +40,16 @@ def hekou_code() -> str:
 
 def test_county_year_2025(county: Path) -> None:
     result = do_compute("2025", root=county)
-    assert result.indicators == ["nhc-07", "nhc-08", "nhc-09", "nhc-10", "nhc-11", "nhc-12"]
+    assert result.indicators == [
+        "nhc-07",
+        "nhc-08",
+        "nhc-09",
+        "nhc-10",
+        "nhc-10g",
+        "nhc-11",
+        "nhc-12",
+        *(f"op-0{n}" for n in range(1, 7)),
+    ]
     c = county_code()
     # 07: visits E1, E2 (基层) of E1–E4 (E5 is 2024)
     assert results("nhc-07", "2025", "county") == {c: (D(2), D(4), D("50.000000"))}
@@ -100,7 +109,7 @@ def test_recompute_replaces_and_refusals(county: Path) -> None:
 def test_command(county: Path, settings: Any, capsys: pytest.CaptureFixture[str]) -> None:
     settings.SNAPSHOT_ROOT = county
     call_command("indicators", "compute", "--period", "2025")
-    assert "统计期 2025：6 项指标" in capsys.readouterr().out
+    assert "统计期 2025：13 项指标" in capsys.readouterr().out
 
 
 def test_breakdown_stores_quarters_and_months(county: Path) -> None:
@@ -120,7 +129,7 @@ def test_command_if_missing_skips_when_current(
 ) -> None:
     settings.SNAPSHOT_ROOT = county
     call_command("indicators", "compute", "--period", "2025", "--if-missing")
-    assert "统计期 2025：6 项指标" in capsys.readouterr().out
+    assert "统计期 2025：13 项指标" in capsys.readouterr().out
     call_command("indicators", "compute", "--period", "2025", "--if-missing")
     assert "已有当前快照的结果，跳过" in capsys.readouterr().out
 

@@ -2,10 +2,11 @@
 
 Facts (encounters, external settlements) are written one file per year/month partition, and a
 partition is rewritten only when its fingerprint (row count, newest update, sum of ids) changed
-since the last manifest. Dimensions (divisions, institutions, de-identified residents) are one
-file each, rewritten when their content hash changed. Files are written beside their target and
-renamed into place, and the manifest last, so a reader never sees a half-written snapshot. No
-names, identity numbers, phones or addresses leave the database.
+since the last manifest. Dimensions (divisions, institutions, de-identified residents, the
+ICD-10 catalogue's chapters) are one file each, rewritten when their content hash changed.
+Files are written beside their target and renamed into place, and the manifest last, so a
+reader never sees a half-written snapshot. No names, identity numbers, phones or addresses
+leave the database.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from django.db.models.functions import ExtractMonth, ExtractYear
 from yigongti.analytics import rules
 from yigongti.core import clock
 from yigongti.core.cli import sha256_file
-from yigongti.encounters.models import Encounter, ExternalSettlement
+from yigongti.encounters.models import DiagnosisCode, Encounter, ExternalSettlement
 from yigongti.geo.models import Division
 from yigongti.organizations.models import Institution
 from yigongti.residents.models import Resident
@@ -148,6 +149,16 @@ TABLES: tuple[TableSpec, ...] = (
             ("merged_into_id", "merged_into_id", pa.int64()),
         ),
         convert={"birth_date": _birth_year},
+    ),
+    TableSpec(
+        # The ICD-10 catalogue's chapters, for indicators broken down by chapter.
+        "diagnoses",
+        lambda: DiagnosisCode.objects.all(),
+        (
+            ("code", "code", pa.string()),
+            ("chapter", "chapter", pa.string()),
+            ("chapter_name", "chapter_name", pa.string()),
+        ),
     ),
 )
 

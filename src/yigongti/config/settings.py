@@ -39,6 +39,7 @@ INSTALLED_APPS = [
     "yigongti.residents",
     "yigongti.encounters",
     "yigongti.scheduling",
+    "yigongti.referrals",
     "yigongti.analytics",
     "yigongti.indicators",
     "yigongti.synth",

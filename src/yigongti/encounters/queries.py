@@ -113,3 +113,8 @@ def get_code_names(codes: Iterable[str]) -> dict[str, str]:
             )
         )
     return names
+
+
+def list_icd10_chapters() -> dict[str, str]:
+    """ICD-10 chapter (Roman numeral, e.g. ``IX``) → its Chinese name, from the catalogue."""
+    return dict(DiagnosisCode.objects.order_by().values_list("chapter", "chapter_name").distinct())

@@ -4,7 +4,8 @@ Each computed indicator has a ``measure(t, period)`` that returns an Ibis table 
 contributing record: ``county_id``, ``township_id``, ``institution_id`` (null for what no member
 institution did, e.g. a stay outside the county), ``category`` (``""`` unless the indicator is
 broken down by a category such as the ICD-10 chapter), ``record_kind`` and ``record_id`` (the
-encounter or external settlement behind the row, for drill-down), ``numerator`` and
+encounter or external settlement behind the row, for drill-down, or — kind ``resident``, id
+the resident's — a resident counted in a per-1,000 population), ``numerator`` and
 ``denominator``; the engine sums them up to each level the indicator rolls up to, per category. Codes ``nhc-01`` … ``nhc-14`` follow reference/standards.md §2 in order;
 the names are verbatim [V], the 口径 (numerator and denominator) are inferred [I] as written there
 and in docs/indicators.md. Indicators whose data later work adds are listed with status
@@ -30,18 +31,24 @@ INPATIENT = str(Setting.INPATIENT)
 OUT_OF_COUNTY = str(ExternalKind.OUT_OF_COUNTY)
 UNINSURED = str(InsuranceType.NONE)
 COUNTY, TOWNSHIP, INSTITUTION = "county", "township", "institution"
+OPERATIONAL = "运行"  # the dimension of the operational indicators op-01 …
+TIER_LABEL = "机构级别"  # categories: rules.TIER_LABELS keys
+CHAPTER_LABEL = "ICD-10 章"  # categories: ICD-10 chapters (I … XXII)
 
 
 @dataclass(frozen=True)
 class Tables:
     """The snapshot as Ibis tables (see analytics/services.py for the columns), plus
-    ``places``: institution_id → township_id, county_id, grassroots; ``homes``: resident_id →
-    county_id."""
+    ``places``: institution_id → township_id, county_id, grassroots, tier (县级/乡镇/村, see
+    ``rules.institution_tier``); ``homes``: resident_id → county_id, township_id of the home
+    division, ``counted`` (in the population: not merged into another record, not deceased);
+    ``diagnoses``: the ICD-10 catalogue (code, chapter, chapter_name)."""
 
     encounters: Any
     settlements: Any
     places: Any
     homes: Any
+    diagnoses: Any
 
 
 Measure = Callable[[Tables, Period], Any]
@@ -52,7 +59,7 @@ class Indicator:
     code: str
     name: str
     dimension: str
-    unit: str  # "%" | "元" | "人/万人" | ""
+    unit: str  # "%" | "元" | "人/万人" | "人次/千人" | ""
     direction: str  # "higher" | "lower" | ""
     scale: int  # value = numerator / denominator × scale
     target: str  # "" when the seeds set none
@@ -64,9 +71,27 @@ class Indicator:
     measure: Measure | None = None
     # A category breakdown (e.g. "ICD-10 章"): results per category besides the total ("").
     category_label: str = ""
+    # A growth rate of another indicator's per-unit value against the same period a year
+    # earlier (its code): computed by the engine from that indicator's sums, no measure.
+    growth_of: str = ""
+    # "元" where the numerator or denominator is money (formatted as yuan in the reports);
+    # "" for counts (人次).
+    numerator_unit: str = ""
+    denominator_unit: str = ""
+
+    @property
+    def computed(self) -> bool:
+        """The engine computes it (from a measure, or as the growth of another indicator)."""
+        return self.measure is not None or bool(self.growth_of)
+
+    @property
+    def operational(self) -> bool:
+        """An operational indicator (shown under the national ones)."""
+        return self.dimension == OPERATIONAL
 
 
-ENCOUNTER, SETTLEMENT = "encounter", "settlement"
+ENCOUNTER, SETTLEMENT, RESIDENT = "encounter", "settlement", "resident"
+RECORD_IDS = {ENCOUNTER: "encounter_id", SETTLEMENT: "settlement_id", RESIDENT: "resident_id"}
 
 
 def _shape(
@@ -76,16 +101,22 @@ def _shape(
     *,
     outside: bool = False,
     category: Any = None,
+    kind: str = "",
 ) -> Any:
     """The measure's columns; ``outside`` rows (external settlements, no member institution)
-    count for the county only."""
+    count for the county only. ``kind`` names the record behind a row placed by the table's
+    own ``county_id``/``township_id`` (e.g. a resident's home): ``SETTLEMENT`` for a
+    settlement, ``RESIDENT`` for a resident counted in a population (record_id = resident_id);
+    only encounter rows carry an institution."""
+    kind = kind or (SETTLEMENT if outside else ENCOUNTER)
+    at_member = kind == ENCOUNTER and not outside
     return table.select(
         county_id=_.county_id.cast("int64"),
         township_id=(ibis.null() if outside else _.township_id).cast("int64"),
-        institution_id=(ibis.null() if outside else _.institution_id).cast("int64"),
+        institution_id=(_.institution_id if at_member else ibis.null()).cast("int64"),
         category=(ibis.literal("") if category is None else category).cast("string"),
-        record_kind=ibis.literal(SETTLEMENT if outside else ENCOUNTER),
-        record_id=(_.settlement_id if outside else _.encounter_id).cast("int64"),
+        record_kind=ibis.literal(kind),
+        record_id=table[RECORD_IDS[kind]].cast("int64"),
         numerator=numerator.cast(MONEY),
         denominator=denominator.cast(MONEY),
     )
@@ -155,18 +186,110 @@ def in_county_cost_per_stay(t: Tables, p: Period) -> Any:
     return _shape(s, s.total_cost, ibis.literal(1))
 
 
-def in_county_stay_share(t: Tables, p: Period) -> Any:
-    """nhc-11: insured residents' in-county stays ÷ all their stays (in county + out of
-    county, by discharge or settlement date in the period)."""
+def _stay_share(t: Tables, p: Period, *, by_chapter: bool) -> Any:
     inside = _insured_stays(t, p)
     outside = _external(t).filter(
         _.setting == INPATIENT,
         _.insurance_type != UNINSURED,
         _.settlement_date.between(p.start, p.end),
     )
-    return _shape(inside, ibis.literal(1), ibis.literal(1)).union(
-        _shape(outside, ibis.literal(0), ibis.literal(1), outside=True), distinct=False
+    if by_chapter:
+        inside, outside = _with_chapter(t, inside), _with_chapter(t, outside)
+    return _shape(
+        inside, ibis.literal(1), ibis.literal(1), category=inside.chapter if by_chapter else None
+    ).union(
+        _shape(
+            outside,
+            ibis.literal(0),
+            ibis.literal(1),
+            outside=True,
+            category=outside.chapter if by_chapter else None,
+        ),
+        distinct=False,
     )
+
+
+def in_county_stay_share(t: Tables, p: Period) -> Any:
+    """nhc-11: insured residents' in-county stays ÷ all their stays (in county + out of
+    county, by discharge or settlement date in the period)."""
+    return _stay_share(t, p, by_chapter=False)
+
+
+# Operational indicators (dimension 运行, source [I]): what county managers watch besides the
+# national list (issue 5 item 2); no seed sets a target for any of them.
+
+
+def _with_chapter(t: Tables, table: Any) -> Any:
+    """The table with ``chapter``: the ICD-10 chapter of its principal diagnosis (null — the
+    engine's "未知" category — when the diagnosis is missing or not in the catalogue)."""
+    d = t.diagnoses.select(dx_code=_.code, chapter=_.chapter)
+    return table.left_join(d, table.principal_diagnosis == d.dx_code)
+
+
+def in_county_stay_share_by_chapter(t: Tables, p: Period) -> Any:
+    """op-06: nhc-11 per ICD-10 chapter of the principal diagnosis."""
+    return _stay_share(t, p, by_chapter=True)
+
+
+def _homes(t: Tables) -> Any:
+    """Residents' homes in the counties the member institutions serve (a resident from
+    another county belongs to no population here)."""
+    return t.homes.filter(_.county_id.isin(t.places.county_id))
+
+
+def _per_resident(t: Tables, encounters: Any, settlements: Any) -> Any:
+    """Events of an area's residents (by home, wherever they were treated; numerator 1) and
+    the area's residents (record kind ``resident``; denominator 1), placed by the home's
+    county and township: the population is the snapshot's residents dimension."""
+    homes = _homes(t)
+    inside = encounters.join(homes, "resident_id")
+    outside = settlements.filter(_.kind == OUT_OF_COUNTY).join(homes, "resident_id")
+    people = homes.filter(_.counted)
+    one, zero = ibis.literal(1), ibis.literal(0)
+    return (
+        _shape(inside, one, zero)
+        .union(_shape(outside, one, zero, kind=SETTLEMENT), distinct=False)
+        .union(_shape(people, zero, one, kind=RESIDENT), distinct=False)
+    )
+
+
+def visits_per_thousand(t: Tables, p: Period) -> Any:
+    """op-01: 门急诊人次 of the area's residents (at member institutions by visit date, out of
+    the county by settlement date; pharmacies excluded) per 1,000 residents."""
+    return _per_resident(
+        t,
+        t.encounters.filter(_.setting.isin(VISITS), _.visit_date.between(p.start, p.end)),
+        t.settlements.filter(_.setting.isin(VISITS), _.settlement_date.between(p.start, p.end)),
+    )
+
+
+def stays_per_thousand(t: Tables, p: Period) -> Any:
+    """op-02: 住院人次 of the area's residents (in the county by discharge date, out of the
+    county by settlement date) per 1,000 residents."""
+    return _per_resident(
+        t,
+        t.encounters.filter(_.setting == INPATIENT, _.discharge_date.between(p.start, p.end)),
+        t.settlements.filter(_.setting == INPATIENT, _.settlement_date.between(p.start, p.end)),
+    )
+
+
+def cost_per_visit(t: Tables, p: Period) -> Any:
+    """op-03: total cost of 门急诊 at member institutions ÷ those visits, by tier."""
+    v = _visits(t, p)
+    return _shape(v, v.total_cost, ibis.literal(1), category=v.tier)
+
+
+def cost_per_stay(t: Tables, p: Period) -> Any:
+    """op-04: total cost of stays at member institutions (all patients, discharged in the
+    period) ÷ those stays, by tier."""
+    s = _member(t).filter(_.setting == INPATIENT, _.discharge_date.between(p.start, p.end))
+    return _shape(s, s.total_cost, ibis.literal(1), category=s.tier)
+
+
+def drug_share(t: Tables, p: Period) -> Any:
+    """op-05: drug cost ÷ total cost of the encounters settled at member institutions."""
+    e = _member(t).filter(_settled_in(p))
+    return _shape(e, e.drug_cost, e.total_cost)
 
 
 ALL_LEVELS = (COUNTY, TOWNSHIP, INSTITUTION)
@@ -288,6 +411,8 @@ INDICATORS: tuple[Indicator, ...] = (
         "[I]",
         "computed",
         in_county_fund_share,
+        numerator_unit="元",
+        denominator_unit="元",
     ),
     Indicator(
         "nhc-09",
@@ -303,6 +428,8 @@ INDICATORS: tuple[Indicator, ...] = (
         "[I]",
         "computed",
         grassroots_fund_share,
+        numerator_unit="元",
+        denominator_unit="元",
     ),
     Indicator(
         "nhc-10",
@@ -314,10 +441,29 @@ INDICATORS: tuple[Indicator, ...] = (
         "",
         "",
         ALL_LEVELS,
-        "参保人县域内住院总费用 ÷ 出院人次（按出院日期），增长率与上年同期比",
+        "参保人县域内住院总费用 ÷ 出院人次（按出院日期）；增长率见 nhc-10g",
         "[I]",
         "computed",
         in_county_cost_per_stay,
+        numerator_unit="元",
+    ),
+    Indicator(
+        "nhc-10g",
+        "参保人县域内住院人均费用增长率",
+        "提效能",
+        "%",
+        "lower",
+        100,
+        "",
+        "",
+        ALL_LEVELS,
+        "（本期参保人县域内住院人均费用 − 上年同期人均费用）÷ 上年同期人均费用 × 100%，"
+        "两期人均费用均先四舍五入到分；上年同期或本期无出院人次时不计算（—）",
+        "[I]",
+        "computed",
+        growth_of="nhc-10",
+        numerator_unit="元",
+        denominator_unit="元",
     ),
     Indicator(
         "nhc-11",
@@ -377,6 +523,108 @@ INDICATORS: tuple[Indicator, ...] = (
         "[I]",
         "pending",
     ),
+    # Operational indicators [I] (docs/indicators.md "运行指标"): no seed sets a target.
+    # Residents: the snapshot's residents dimension by home division, merged and deceased
+    # records left out (the current register; the snapshot has no dates of death).
+    Indicator(
+        "op-01",
+        "每千居民门急诊人次",
+        OPERATIONAL,
+        "人次/千人",
+        "",
+        1000,
+        "",
+        "",
+        (COUNTY, TOWNSHIP),
+        "辖区居民门急诊人次（县域内成员机构按就诊日期，县域外门诊结算按结算日期，不含药店）"
+        " ÷ 辖区在册居民数 × 1000；居民按户籍所在区划归属乡镇",
+        "[I]",
+        "computed",
+        visits_per_thousand,
+    ),
+    Indicator(
+        "op-02",
+        "每千居民住院人次",
+        OPERATIONAL,
+        "人次/千人",
+        "",
+        1000,
+        "",
+        "",
+        (COUNTY, TOWNSHIP),
+        "辖区居民住院人次（县域内按出院日期，县域外住院结算按结算日期）÷ 辖区在册居民数 × 1000",
+        "[I]",
+        "computed",
+        stays_per_thousand,
+    ),
+    Indicator(
+        "op-03",
+        "次均门急诊费用",
+        OPERATIONAL,
+        "元",
+        "lower",
+        1,
+        "",
+        "",
+        ALL_LEVELS,
+        "成员机构门急诊总费用 ÷ 门急诊人次（按就诊日期），按机构级别（县级/乡镇/村）分列",
+        "[I]",
+        "computed",
+        cost_per_visit,
+        category_label=TIER_LABEL,
+        numerator_unit="元",
+    ),
+    Indicator(
+        "op-04",
+        "次均住院费用",
+        OPERATIONAL,
+        "元",
+        "lower",
+        1,
+        "",
+        "",
+        ALL_LEVELS,
+        "成员机构住院总费用 ÷ 出院人次（按出院日期，含未参保患者），按机构级别（县级/乡镇/村）分列",
+        "[I]",
+        "computed",
+        cost_per_stay,
+        category_label=TIER_LABEL,
+        numerator_unit="元",
+    ),
+    Indicator(
+        "op-05",
+        "药占比",
+        OPERATIONAL,
+        "%",
+        "lower",
+        100,
+        "",
+        "",
+        ALL_LEVELS,
+        "成员机构药品费用 ÷ 医疗总费用（门急诊按就诊日期、住院按出院日期）",
+        "[I]",
+        "computed",
+        drug_share,
+        numerator_unit="元",
+        denominator_unit="元",
+    ),
+    Indicator(
+        "op-06",
+        "参保人县域内住院人次占比（按疾病章）",
+        OPERATIONAL,
+        "%",
+        "higher",
+        100,
+        "",
+        "",
+        (COUNTY,),
+        "同 nhc-11，按主要诊断的 ICD-10 章分列：各章参保人县域内住院人次 ÷ 该章县域内外住院人次；"
+        "无主要诊断的县域外结算归“未知”",
+        "[I]",
+        "computed",
+        in_county_stay_share_by_chapter,
+        category_label=CHAPTER_LABEL,
+    ),
 )
 
 
@@ -385,3 +633,115 @@ def get(code: str) -> Indicator:
         if indicator.code == code:
             return indicator
     raise KeyError(f"未知指标“{code}”")
+
+
+# ---------------------------------------------------------------------------
+# Evidence criteria of the qualitative indicators nhc-01 … nhc-03 (the evidence register)
+# ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Criterion:
+    """One sub-criterion (评判要点) of a qualitative indicator: the register shows whether it
+    has evidence. ``source`` cites the seed that states it."""
+
+    key: str
+    label: str
+    hint: str  # what counts as evidence, shown under the checklist item
+    source: str
+
+
+# standards.md §2 [V]: 紧密型 "推进人事、财务、业务、药品、信息等统一管理，通过政策文件、实物及
+# 资料佐证、访谈调查等综合评判，以有明确的制度安排并已组织实施为标准". The split of nhc-02 and
+# nhc-03 into points is inferred [I] from the seeds cited per point.
+EVIDENCE_CRITERIA: dict[str, tuple[Criterion, ...]] = {
+    "nhc-01": (
+        Criterion(
+            "personnel",
+            "人员统一管理",
+            "统一招聘、培训、调配、岗位设置与县管乡用的制度和执行记录",
+            "seeds/002 三(一)2；seeds/004 5 [V]",
+        ),
+        Criterion(
+            "finance",
+            "财务统一管理",
+            "统一管理、集中核算或统一账户的制度，预决算与内审记录",
+            "seeds/002 三(一)3；seeds/000 13 [V]",
+        ),
+        Criterion(
+            "business",
+            "业务统一管理",
+            "统一技术规范、质量控制、双向转诊流程等业务管理制度及落实材料",
+            "seeds/002 三(一)4 [V]",
+        ),
+        Criterion(
+            "drugs",
+            "药品统一管理",
+            "统一用药目录、统一采购配送、统一支付货款，中心药房运行材料",
+            "seeds/002 三(一)6；seeds/000 3 [V]",
+        ),
+        Criterion(
+            "information",
+            "信息统一管理",
+            "医共体信息平台建设与互联互通、数据共享的制度和运行材料",
+            "seeds/002 三(一)8；seeds/004 8 [V]",
+        ),
+    ),
+    "nhc-02": (
+        Criterion(
+            "charter",
+            "章程与议事规则",
+            "医共体章程、议事决策制度、权责清单",
+            "seeds/000 5；seeds/002 三(一)1；seeds/004 4 [V]",
+        ),
+        Criterion(
+            "body",
+            "决策机构组建",
+            "管理委员会、理事会或决策机制成员的组建文件，牵头医院与成员单位共同参与",
+            "seeds/000 5；seeds/001 理事会；seeds/002 二(三)1-2 [V]",
+        ),
+        Criterion(
+            "meetings",
+            "定期会议与决策记录",
+            "例会、临时会议的通知、签到和会议纪要（如每月例会、每季度理事会）",
+            "seeds/002 二(三)3；seeds/001 理事会每季度至少1次 [V]",
+        ),
+        Criterion(
+            "follow_up",
+            "议定事项落实",
+            "议定事项的分解、督办和落实情况记录",
+            "seeds/002 二(三)3「负责落实决策机制议定的事项」[V]",
+        ),
+    ),
+    "nhc-03": (
+        Criterion(
+            "referral",
+            "双向转诊协同",
+            "双向转诊制度、流程、绿色通道及运行统计",
+            "seeds/002 三(一)4(2)；seeds/004 9 [V]",
+        ),
+        Criterion(
+            "shared_centres",
+            "资源共享中心与结果互认",
+            "检验、影像、心电、病理、消毒供应等共享中心运行及检查检验结果互认材料",
+            "seeds/002 二(四)2(1)；seeds/000 3；seeds/004 9 [V]",
+        ),
+        Criterion(
+            "prevention",
+            "医防协同",
+            "公共卫生科设置、医防融合服务、与疾控协作及家庭医生签约服务材料",
+            "seeds/002 四(一)；seeds/004 11 [V]",
+        ),
+        Criterion(
+            "remote",
+            "远程医疗协作",
+            "远程会诊、远程影像和心电等服务的制度与运行记录",
+            "seeds/002 三(一)8(3)；seeds/004 8 [V]",
+        ),
+    ),
+}
+
+
+def criteria_of(code: str) -> tuple[Criterion, ...]:
+    """The evidence criteria of a qualitative indicator; ``()`` for any other code."""
+    return EVIDENCE_CRITERIA.get(code, ())

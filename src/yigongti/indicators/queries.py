@@ -9,6 +9,7 @@ from typing import Any
 
 from yigongti.analytics.queries import get_manifest
 from yigongti.core.queries import get_parameter
+from yigongti.encounters.queries import list_icd10_chapters
 from yigongti.geo.models import Division
 from yigongti.indicators import definitions, rules
 from yigongti.indicators.models import IndicatorResult
@@ -115,6 +116,69 @@ def list_ranking(code: str, period: str, level: str) -> list[dict[str, Any]]:
         }
         for r in sorted(results, key=order)
     ]
+
+
+def get_county_code(period: str) -> str:
+    """The county whose results the overview shows (the first county with results)."""
+    return (
+        IndicatorResult.objects.filter(period=period, level=definitions.COUNTY, category="")
+        .order_by("org_code")
+        .values_list("org_code", flat=True)
+        .first()
+        or ""
+    )
+
+
+def category_names(indicator: definitions.Indicator) -> dict[str, tuple[str, str]]:
+    """category → (label, name) of a broken-down indicator, in display order: the institution
+    tiers (县级 / 乡镇 / 村 / 其他) or the ICD-10 chapters of the catalogue (I … XXII)."""
+    if indicator.category_label == definitions.TIER_LABEL:
+        return {k: (label, rules.TIER_NAMES[k]) for k, label in rules.TIER_LABELS.items()}
+    if indicator.category_label == definitions.CHAPTER_LABEL:
+        chapters = list_icd10_chapters()
+        return {c: (c, chapters[c]) for c in sorted(chapters, key=rules.chapter_number)}
+    return {}
+
+
+@dataclass(frozen=True)
+class CategoryRow:
+    category: str
+    label: str  # 县级 | IX …
+    name: str  # what the tier holds | the chapter's name
+    numerator: Decimal
+    denominator: Decimal
+    value: Decimal | None  # None: no result or a zero denominator ("—")
+
+
+def list_category_breakdown(indicator: definitions.Indicator, period: str) -> list[CategoryRow]:
+    """The county's results of a broken-down indicator for every category in display order
+    (no value where it has none), then any other stored category (e.g. 未知)."""
+    county = get_county_code(period)
+    stored = {
+        r.category: r
+        for r in IndicatorResult.objects.filter(
+            indicator_code=indicator.code,
+            period=period,
+            level=definitions.COUNTY,
+            org_code=county,
+        ).exclude(category="")
+    }
+    names = category_names(indicator)
+    rows = []
+    for category in [*names, *sorted(set(stored) - set(names))]:
+        label, name = names.get(category, (category, ""))
+        r = stored.get(category)
+        rows.append(
+            CategoryRow(
+                category,
+                label,
+                name,
+                r.numerator if r else Decimal(0),
+                r.denominator if r else Decimal(0),
+                r.value if r else None,
+            )
+        )
+    return rows
 
 
 # The issue's six columns, then the category of a broken-down indicator ("" for totals).

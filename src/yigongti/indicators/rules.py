@@ -8,6 +8,9 @@ import re
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
+from yigongti.accounts.choices import Role
+from yigongti.organizations.choices import InstitutionType
+
 _YEAR = re.compile(r"^(\d{4})$")
 _QUARTER = re.compile(r"^(\d{4})-Q([1-4])$")
 _MONTH = re.compile(r"^(\d{4})-(\d{2})$")
@@ -90,3 +93,223 @@ def status(value: Decimal | None, target: Decimal | None, direction: str, band: 
     if value <= target:
         return GREEN
     return AMBER if value * band <= target else RED
+
+
+STATUS_LABELS = {GREEN: "达标", AMBER: "接近", RED: "未达标"}
+
+
+def status_label(
+    status: str, indicator_status: str, has_value: bool, verdict_label: str = ""
+) -> str:
+    """The status text of the dashboard and the reports: 达标/接近/未达标 against a target;
+    for a qualitative indicator the county's verdict (待评估 before one); otherwise why there
+    is no status (data not yet connected, no value, no target) — never a made-up number."""
+    if status in STATUS_LABELS:
+        return STATUS_LABELS[status]
+    if indicator_status == "pending":
+        return "待接入数据"
+    if indicator_status == "evidence":
+        return verdict_label or "待评估"
+    return "无目标" if has_value else "无数据"
+
+
+# The county's verdict on a qualitative indicator (choices.Verdict values) as a RAG status.
+VERDICT_STATUS = {"met": GREEN, "partly_met": AMBER, "not_met": RED}
+
+
+# ---------------------------------------------------------------------------
+# Evidence register (nhc-01 … nhc-03): file checks and assessment checks
+# ---------------------------------------------------------------------------
+
+PDF, DOCX, XLSX, JPG, PNG = "pdf", "docx", "xlsx", "jpg", "png"  # choices.EvidenceKind values
+EVIDENCE_EXTENSIONS = {
+    ".pdf": PDF,
+    ".docx": DOCX,
+    ".xlsx": XLSX,
+    ".jpg": JPG,
+    ".jpeg": JPG,
+    ".png": PNG,
+}
+ZIP_MAGIC = b"PK\x03\x04"
+_MAGIC = {
+    PDF: b"%PDF-",
+    JPG: b"\xff\xd8\xff",
+    PNG: b"\x89PNG\r\n\x1a\n",
+    DOCX: ZIP_MAGIC,
+    XLSX: ZIP_MAGIC,
+}
+# The part every Office Open XML package of that kind holds (ECMA-376).
+_OOXML_PART = {DOCX: "word/document.xml", XLSX: "xl/workbook.xml"}
+EVIDENCE_TYPES_TEXT = "PDF、Word（.docx）、Excel（.xlsx）、JPG 或 PNG"
+
+
+def evidence_kind(filename: str) -> str | None:
+    """The evidence kind by extension (case-insensitive); ``None`` when not accepted."""
+    name = (filename or "").strip().lower()
+    dot = name.rfind(".")
+    return EVIDENCE_EXTENSIONS.get(name[dot:]) if dot >= 0 else None
+
+
+def content_matches(kind: str, head: bytes, zip_names: frozenset[str] | None) -> bool:
+    """The file's first bytes (and, for .docx/.xlsx, the names inside the ZIP package; ``None``
+    when it is not a readable ZIP) fit its kind, so a renamed file of another type is refused."""
+    magic = _MAGIC.get(kind)
+    if magic is None or not head.startswith(magic):
+        return False
+    part = _OOXML_PART.get(kind)
+    return part is None or (zip_names is not None and part in zip_names)
+
+
+def check_evidence_file(
+    filename: str,
+    size: int,
+    max_mb: int,
+    head: bytes,
+    zip_names: frozenset[str] | None,
+) -> dict[str, list[str]]:
+    """Field errors for an uploaded evidence file (empty when it is acceptable)."""
+    kind = evidence_kind(filename)
+    if kind is None:
+        return {"file": [f"不支持的文件类型“{filename}”，只接受 {EVIDENCE_TYPES_TEXT}"]}
+    if size <= 0:
+        return {"file": ["上传的文件是空的"]}
+    if size > max_mb * 1024 * 1024:
+        return {"file": [f"文件大小 {size / 1024 / 1024:.1f} MB，超过上限 {max_mb} MB"]}
+    if not content_matches(kind, head, zip_names):
+        return {"file": [f"文件内容与扩展名不符（不是有效的 {kind.upper()} 文件）"]}
+    return {}
+
+
+MET = "met"  # choices.Verdict.MET
+# The first tight-medcom pilots ran from 2019 (seed 000, the national pilot 指导方案) [I]: no
+# register year before that.
+FIRST_REGISTER_YEAR = 2019
+
+# Who uses the register: the dashboard's roles view it and download files; the county's
+# management roles and institution admins (for their own institution) upload; only the county
+# admin assesses (issue #5 item 2: "an assessment with a verdict and comment by the county").
+EVIDENCE_VIEW_ROLES = frozenset(
+    {Role.COUNTY_ADMIN, Role.CENTRE_STAFF, Role.INSTITUTION_ADMIN, Role.INSURANCE_REVIEWER}
+)
+EVIDENCE_UPLOAD_ROLES = frozenset({Role.COUNTY_ADMIN, Role.CENTRE_STAFF, Role.INSTITUTION_ADMIN})
+EVIDENCE_ASSESS_ROLES = frozenset({Role.COUNTY_ADMIN})
+
+
+def can_view_evidence(role: str) -> bool:
+    return role in EVIDENCE_VIEW_ROLES
+
+
+def can_upload_evidence(role: str) -> bool:
+    return role in EVIDENCE_UPLOAD_ROLES
+
+
+def can_assess_evidence(role: str) -> bool:
+    return role in EVIDENCE_ASSESS_ROLES
+
+
+def check_register_year(year: int, today: dt.date) -> dict[str, list[str]]:
+    """A register year from 2019 up to the current year."""
+    if not FIRST_REGISTER_YEAR <= year <= today.year:
+        return {"year": [f"年度应在 {FIRST_REGISTER_YEAR} 至 {today.year} 之间"]}
+    return {}
+
+
+def check_assessment(verdict: str, comment: str, verdicts: frozenset[str]) -> dict[str, list[str]]:
+    """Field errors for an assessment: a known verdict; a comment for anything but 达标."""
+    if verdict not in verdicts:
+        return {"verdict": ["请选择评估结论：达标、基本达标或未达标"]}
+    if verdict != MET and not comment.strip():
+        return {"comment": ["评估结论不是“达标”时必须填写评估意见"]}
+    return {}
+
+
+# Drill-down (issue 5 item 4): county management, the management centre and the insurance
+# reviewer open every level of the county their scope covers; an institution administrator
+# opens only the records of the institutions in their own scope (their institution and, for a
+# subtree scope, the clinics under it). Everyone else sees no drill-down.
+DRILL_COUNTY_ROLES = frozenset({"county_admin", "centre_staff", "insurance_reviewer"})
+DRILL_INSTITUTION_ROLES = frozenset({"institution_admin"})
+
+
+def drill_refusal(role: str, level: str, in_scope: bool) -> str:
+    """Why ``role`` may not open ``level`` (county | township | institution) of an org
+    (``in_scope``: the actor's data scope covers it); ``""`` when it may."""
+    if role in DRILL_COUNTY_ROLES:
+        return "" if in_scope else "该区划或机构不在您的数据范围内"
+    if role in DRILL_INSTITUTION_ROLES:
+        if level != "institution":
+            return "机构管理员只能查看本机构的指标明细，不能查看县或乡镇汇总下钻"
+        return "" if in_scope else "机构管理员只能查看本机构的指标明细，该机构不在您的数据范围内"
+    return "指标下钻和明细供县级管理员、管理中心、医保审核员和机构管理员使用"
+
+
+CENTS = Decimal("0.01")
+
+
+def per_unit(numerator: Decimal, denominator: Decimal) -> Decimal | None:
+    """``numerator / denominator`` rounded half-up to cents (e.g. cost per stay); ``None`` for
+    a zero denominator."""
+    if denominator == 0:
+        return None
+    return (Decimal(numerator) / Decimal(denominator)).quantize(CENTS, rounding=ROUND_HALF_UP)
+
+
+Pair = tuple[Decimal, Decimal]
+
+
+def growth(current: Pair | None, previous: Pair | None) -> Pair:
+    """The growth of a per-unit value against the same period a year earlier, as
+    ``(this year's − last year's, last year's)`` with both values rounded to cents first, so
+    that ``ratio(…, 100)`` is the growth rate in %. ``(0, 0)`` — no value, "—" — when either
+    period has nothing to divide by (e.g. no stays a year earlier)."""
+    this = per_unit(*current) if current is not None else None
+    last = per_unit(*previous) if previous is not None else None
+    if this is None or last is None or last == 0:
+        return Decimal(0), Decimal(0)
+    return this - last, last
+
+
+# Institution tiers for the cost-per-visit/stay breakdown (县级 / 乡镇 / 村) [I]: county
+# hospitals and county public-health institutions are 县级; 乡镇卫生院 and 社区卫生服务中心 are
+# the township tier; 村卫生室 and 社区卫生服务站 the village tier (the 县乡村 three-tier network
+# of seeds/002); private institutions fit none of the three.
+TIER_COUNTY, TIER_TOWNSHIP, TIER_VILLAGE, TIER_OTHER = "county", "township", "village", "other"
+TIER_LABELS = {TIER_COUNTY: "县级", TIER_TOWNSHIP: "乡镇", TIER_VILLAGE: "村", TIER_OTHER: "其他"}
+TIER_NAMES = {
+    TIER_COUNTY: "县级医院、县级专业公共卫生机构",
+    TIER_TOWNSHIP: "乡镇卫生院、社区卫生服务中心",
+    TIER_VILLAGE: "村卫生室、社区卫生服务站",
+    TIER_OTHER: "民营医疗机构",
+}
+_TIERS: dict[str, str] = {
+    InstitutionType.GENERAL_HOSPITAL: TIER_COUNTY,
+    InstitutionType.TCM_HOSPITAL: TIER_COUNTY,
+    InstitutionType.MCH_HOSPITAL: TIER_COUNTY,
+    InstitutionType.PUBLIC_HEALTH: TIER_COUNTY,
+    InstitutionType.TOWNSHIP_HEALTH_CENTRE: TIER_TOWNSHIP,
+    InstitutionType.COMMUNITY_HEALTH_CENTRE: TIER_TOWNSHIP,
+    InstitutionType.COMMUNITY_HEALTH_STATION: TIER_VILLAGE,
+    InstitutionType.VILLAGE_CLINIC: TIER_VILLAGE,
+    InstitutionType.PRIVATE: TIER_OTHER,
+}
+
+
+def institution_tier(inst_type: str) -> str:
+    """The tier (``TIER_LABELS`` key) of an institution type; ``other`` for a type not listed."""
+    return _TIERS.get(inst_type, TIER_OTHER)
+
+
+_ROMAN = {"I": 1, "V": 5, "X": 10, "L": 50}
+
+
+def chapter_number(chapter: str) -> int:
+    """The number of an ICD-10 chapter written in Roman numerals (``IX`` → 9), for ordering;
+    0 for anything else (e.g. the "未知" category)."""
+    text = (chapter or "").upper()
+    if not text or any(c not in _ROMAN for c in text):
+        return 0
+    total = 0
+    for here, after in zip(text, [*text[1:], ""], strict=True):
+        value = _ROMAN[here]
+        total += -value if after and _ROMAN[after] > value else value
+    return total

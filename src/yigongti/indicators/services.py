@@ -16,6 +16,7 @@ from typing import Any
 
 import ibis
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from django.db import transaction
 
@@ -56,8 +57,8 @@ def _read(root: Path, name: str) -> pa.Table:
 def places(
     divisions: pa.Table, institutions: pa.Table, residents: pa.Table
 ) -> tuple[pa.Table, pa.Table]:
-    """institution → (township, county, grassroots) and resident → county, from the division
-    tree (village → township → county)."""
+    """institution → (township, county, grassroots, tier) and resident → (county, township,
+    counted), from the division tree (village → township → county)."""
     level = dict(
         zip(divisions["division_id"].to_pylist(), divisions["level"].to_pylist(), strict=True)
     )
@@ -88,14 +89,28 @@ def places(
             "township_id": pa.array([up(d, DivisionLevel.TOWNSHIP) for d in inst_div], pa.int64()),
             "county_id": pa.array([up(d, DivisionLevel.COUNTY) for d in inst_div], pa.int64()),
             "grassroots": pa.array([t in GRASSROOTS_TYPES for t in inst_type], pa.bool_()),
+            "tier": pa.array([rules.institution_tier(t) for t in inst_type], pa.string()),
         }
     )
+    # Residents are many (5 million in a ten-county province) but live in a few hundred
+    # villages each: walk the tree once per distinct division and map with Arrow kernels.
+    home_div = residents["division_id"]
+    villages = pc.unique(home_div)
+    at = pc.index_in(home_div, value_set=villages)
+
+    def up_homes(wanted: str) -> Any:
+        return pa.array([up(d, wanted) for d in villages.to_pylist()], pa.int64()).take(at)
+
     homes = pa.table(
         {
             "resident_id": residents["resident_id"],
-            "county_id": pa.array(
-                [up(d, DivisionLevel.COUNTY) for d in residents["division_id"].to_pylist()],
-                pa.int64(),
+            "county_id": up_homes(DivisionLevel.COUNTY),
+            "township_id": up_homes(DivisionLevel.TOWNSHIP),
+            # In the population (per-1,000 indicators): one record per person, alive as far
+            # as the register knows (the snapshot has no dates of death).
+            "counted": pc.and_(
+                pc.is_null(residents["merged_into_id"]),
+                pc.invert(pc.fill_null(residents["is_deceased"], False)),
             ),
         }
     )
@@ -155,6 +170,7 @@ def _open_duckdb(root: Path, place: pa.Table, homes: pa.Table) -> Session:
         settlements=_table(con, root, "external_settlements"),
         places=ibis.memtable(place),
         homes=ibis.memtable(homes),
+        diagnoses=ibis.memtable(_read(root, "diagnoses")),
     )
     return Session(tables, con.to_pyarrow, con.disconnect)
 
@@ -203,14 +219,15 @@ def evaluate(
         ),
     }
     session = OPENERS[engine](root, place, homes)
-    computed = [i for i in definitions.INDICATORS if i.measure is not None]
+    computed = [i for i in definitions.INDICATORS if i.computed]
     rows: list[ResultRow] = []
     steps = len(computed) * len(periods)
+    memo: dict[tuple[str, str], Sums] = {}
     try:
         for p_index, each in enumerate(periods):
             for n, indicator in enumerate(computed, start=1):
-                for level, org, category, numerator, denominator in _levels(
-                    session, indicator, each
+                for level, org, category, numerator, denominator in _sums(
+                    session, indicator, each, memo
                 ):
                     rows.append(
                         ResultRow(
@@ -269,6 +286,47 @@ def do_compute(
             batch_size=1000,
         )
     return ComputeResult(periods[0].code, result.snapshot_id, len(result.rows), result.indicators)
+
+
+Sums = list[tuple[str, Any, str, Decimal, Decimal]]
+
+
+def _sums(
+    session: Session,
+    indicator: definitions.Indicator,
+    period: rules.Period,
+    memo: dict[tuple[str, str], Sums],
+) -> Sums:
+    """``_levels`` of the indicator for the period, remembered in ``memo``; for a growth rate
+    (``growth_of``), the growth of its base indicator against the same period a year earlier
+    (engine-independent: it works on what ``_levels`` returns)."""
+    key = (indicator.code, period.code)
+    if key not in memo:
+        if indicator.growth_of:
+            base = definitions.get(indicator.growth_of)
+            memo[key] = growth_sums(
+                indicator,
+                _sums(session, base, period, memo),
+                _sums(session, base, rules.previous_year(period), memo),
+            )
+        else:
+            memo[key] = _levels(session, indicator, period)
+    return memo[key]
+
+
+def growth_sums(indicator: definitions.Indicator, current: Sums, previous: Sums) -> Sums:
+    """Per level, org and category of either period: ``rules.growth`` of the per-unit values
+    (``(0, 0)``, no value, where either period has nothing to divide by)."""
+    this = {(lv, org, cat): (num, den) for lv, org, cat, num, den in current}
+    last = {(lv, org, cat): (num, den) for lv, org, cat, num, den in previous}
+    out = []
+    for key in sorted(
+        {k for k in (*this, *last) if k[0] in indicator.levels},
+        key=lambda k: (LEVEL_ORDER[k[0]], k[1], k[2]),
+    ):
+        numerator, denominator = rules.growth(this.get(key), last.get(key))
+        out.append((*key, numerator, denominator))
+    return out
 
 
 GRAIN = ["county_id", "township_id", "institution_id", "category"]

@@ -29,7 +29,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     period = request.GET.get("period") or queries.default_period()
     if period not in periods:
         period = queries.default_period()
-    computed = [i for i in definitions.INDICATORS if i.measure is not None]
+    computed = [i for i in definitions.INDICATORS if i.computed]
     code = request.GET.get("indicator") or (computed[0].code if computed else "")
     if code not in {i.code for i in computed}:
         code = computed[0].code if computed else ""
@@ -41,6 +41,11 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             (lv for lv in (chosen.levels if chosen else ()) if lv != definitions.COUNTY), ""
         )
     trend = queries.list_trend(code, period[:4]) if code and period else []
+    categories = (
+        queries.list_category_breakdown(chosen, period)
+        if chosen and chosen.category_label and period
+        else []
+    )
     return render(
         request,
         "indicators/dashboard.html",
@@ -65,5 +70,12 @@ def dashboard(request: HttpRequest) -> HttpResponse:
                 "name": chosen.name if chosen else "",
             },
             "stamp": queries.snapshot_stamp(),
+            "categories": categories,
+            "category_chart": {
+                "labels": [c.label for c in categories if c.value is not None],
+                "names": [c.name for c in categories if c.value is not None],
+                "values": [float(c.value) for c in categories if c.value is not None],
+                "unit": chosen.unit if chosen else "",
+            },
         },
     )

@@ -599,6 +599,17 @@ def do_grant_care_relationship(
     )
 
 
+def do_end_care_relationships(*, source: str, source_ref: str, valid_to: dt.date) -> int:
+    """End the relationships a domain granted under ``(source, source_ref)`` on ``valid_to``
+    (an open one, or one ending later); returns how many changed. Used when the thing that
+    granted them ends, e.g. a referral closing."""
+    return (
+        CareRelationship.objects.filter(source=source, source_ref=source_ref)
+        .filter(Q(valid_to__isnull=True) | Q(valid_to__gt=valid_to))
+        .update(valid_to=valid_to)
+    )
+
+
 def bulk_ensure_care_relationships(
     wanted: dict[tuple[int, int], tuple[dt.date, dt.date, str]],
     *,

@@ -1,0 +1,1 @@
+from tests.scheduling.conftest import frozen, session  # noqa: F401  (shared fixtures)
