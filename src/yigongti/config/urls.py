@@ -16,5 +16,7 @@ urlpatterns = [
     path("encounters/", include("yigongti.encounters.urls")),
     path("encounters/", include("yigongti.encounters.page_urls")),
     path("indicators/", include("yigongti.indicators.urls")),
+    path("scheduling/", include("yigongti.scheduling.urls")),
+    path("referrals/", include("yigongti.referrals.urls")),
     path("", include("yigongti.web.urls")),
 ]

@@ -32,7 +32,7 @@ from yigongti.encounters.queries import list_resident_timeline
 from yigongti.organizations.choices import GRASSROOTS_TYPES, InstitutionType
 from yigongti.organizations.models import Department, Institution
 from yigongti.referrals import rules
-from yigongti.referrals.choices import Direction, Status, TaskKind, TaskStatus, Urgency
+from yigongti.referrals.choices import Direction, Level, Status, TaskKind, TaskStatus, Urgency
 from yigongti.referrals.models import FollowUpTask, Referral, ReferralEvent
 from yigongti.residents.models import CareRelationship, Resident
 from yigongti.residents.services import (
@@ -658,3 +658,44 @@ def do_expire_overdue(now: dt.datetime | None = None) -> ExpiryResult:
         except DomainError:
             continue
     return result
+
+
+def do_read_referral(actor: Actor, referral_id: int) -> Referral:
+    """The referral form for the two institutions and managers in scope; every read is
+    audited (the form carries the patient's name, history and diagnosis)."""
+    referral = _get(actor, referral_id)
+    do_record_audit(
+        actor.audit_context(),
+        action=AuditAction.READ,
+        resource_type=RESOURCE,
+        resource_id=referral.number,
+        subject_resident_id=referral.resident_id,
+        basis=AccessBasis.REFERRAL,
+    )
+    return referral
+
+
+def level_of(institution: Institution | None) -> str:
+    """The reimbursement level of a member institution (县外 counts as 市级)."""
+    if institution is None:
+        return Level.CITY
+    return Level.GRASSROOTS if institution.inst_type in GRASSROOTS_TYPES else Level.COUNTY
+
+
+def estimate_out_of_pocket(
+    referral: Referral, total: Decimal
+) -> tuple[rules.Estimate, rules.Estimate]:
+    """(with referral, without) for a stay of ``total`` at the receiving level, by the
+    resident's insurance and the policy table in force today."""
+    insurance = referral.resident.insurance_type
+    if insurance not in ("resident", "employee"):
+        raise DomainError("该居民未参保，无法估算医保报销", field="total")
+    return rules.compare_referral(
+        _param(rules.RATE_TABLE_KEY),
+        insurance_type=insurance,
+        direction=referral.direction,
+        from_level=level_of(referral.from_institution),
+        to_level=level_of(referral.to_institution),
+        total=total,
+        paid_in_episode=referral.deductible_paid,
+    )

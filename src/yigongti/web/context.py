@@ -11,6 +11,7 @@ from django.urls import NoReverseMatch, reverse
 from yigongti.accounts import rules as access
 from yigongti.accounts.choices import Role
 from yigongti.accounts.queries import Actor, list_roles
+from yigongti.indicators import rules as indicator_rules
 
 PLATFORM_NAME = "医共体一体化管理平台"
 
@@ -43,6 +44,16 @@ _NAV: tuple[tuple[str, str, str, Any], ...] = (
         lambda role: role in access.CLINICAL_ROLES | {Role.INSTITUTION_ADMIN, Role.COUNTY_ADMIN},
     ),
     (
+        "诊疗服务",
+        "双向转诊",
+        "referrals:worklist",
+        lambda role: (
+            role
+            in access.CLINICAL_ROLES
+            | {Role.COUNTY_ADMIN, Role.CENTRE_STAFF, Role.INSTITUTION_ADMIN}
+        ),
+    ),
+    (
         "数据管理",
         "数据导入",
         "encounters:import",
@@ -62,6 +73,7 @@ _NAV: tuple[tuple[str, str, str, Any], ...] = (
             }
         ),
     ),
+    ("监测与分析", "紧密型证据登记", "indicators:evidence", indicator_rules.can_view_evidence),
     ("安全审计", "审计日志", "web:audit_log", access.can_read_audit),
     ("系统管理", "基础数据管理", "admin:index", lambda role: role == Role.COUNTY_ADMIN),
     ("系统管理", "修改密码", "web:password_change", lambda role: True),
