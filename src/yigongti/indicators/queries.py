@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from yigongti.accounts.rules import Scope
 from yigongti.analytics.queries import get_manifest
-from yigongti.core.queries import get_parameter
+from yigongti.core.queries import get_parameter, prefix_q
 from yigongti.encounters.queries import list_icd10_chapters
 from yigongti.geo.models import Division
 from yigongti.indicators import definitions, rules
-from yigongti.indicators.models import IndicatorResult
-from yigongti.organizations.models import Institution
+from yigongti.indicators.models import EvidenceAssessment, EvidenceItem, IndicatorResult
+from yigongti.organizations.models import Institution, Medcom
 
 
 @dataclass(frozen=True)
@@ -23,6 +25,9 @@ class OverviewRow:
     denominator: Decimal | None
     value: Decimal | None
     status: str
+    # nhc-01 … nhc-03: the current verdict of the period's year ("" = 待评估), see with_verdicts.
+    verdict: str = ""
+    verdict_label: str = ""
 
 
 def list_periods() -> list[str]:
@@ -224,3 +229,112 @@ def snapshot_stamp() -> dict[str, str]:
         "taken_at": manifest.get("taken_at", "")[:16].replace("T", " "),
         "snapshot_id": manifest.get("snapshot_id", ""),
     }
+
+
+# ---------------------------------------------------------------------------
+# Evidence register of nhc-01 … nhc-03
+# ---------------------------------------------------------------------------
+
+
+def list_register_medcoms(scope: Scope) -> list[Medcom]:
+    """The medcoms with a member institution inside the scope (whose registers it sees)."""
+    paths = scope.institution_paths
+    members = Institution.objects.filter(medcom__isnull=False)
+    if paths is not None:
+        members = (
+            members.filter(path__in=paths)
+            if scope.exact
+            else members.filter(prefix_q("path", paths))
+        )
+    ids = members.values_list("medcom_id", flat=True).distinct()
+    return list(Medcom.objects.filter(id__in=ids).select_related("division").order_by("code"))
+
+
+def can_see_evidence(scope: Scope, item: EvidenceItem) -> bool:
+    """An item of a medcom in the scope, about the whole medcom or an institution in it."""
+    if item.medcom_id not in {m.pk for m in list_register_medcoms(scope)}:
+        return False
+    return item.institution is None or scope.covers_institution(item.institution.path)
+
+
+def list_current_verdicts(medcom_id: int, year: int) -> dict[str, EvidenceAssessment]:
+    """indicator code → the current assessment of that year."""
+    return {
+        a.indicator_code: a
+        for a in EvidenceAssessment.objects.filter(medcom_id=medcom_id, year=year, is_current=True)
+    }
+
+
+@dataclass(frozen=True)
+class CriterionRow:
+    criterion: definitions.Criterion
+    evidence_count: int  # items not withdrawn, whoever may see them
+
+
+@dataclass(frozen=True)
+class RegisterEntry:
+    indicator: definitions.Indicator
+    checklist: list[CriterionRow]
+    items: list[EvidenceItem]  # those the viewer may see, withdrawn ones included
+    current: EvidenceAssessment | None
+    history: list[EvidenceAssessment]  # superseded assessments, newest first
+
+    @property
+    def covered(self) -> int:
+        return sum(1 for row in self.checklist if row.evidence_count)
+
+
+def get_register(medcom: Medcom, year: int, scope: Scope) -> list[RegisterEntry]:
+    """nhc-01 … nhc-03 for one medcom and year: checklist, visible items, assessments."""
+    items = list(
+        EvidenceItem.objects.filter(medcom=medcom, year=year).select_related(
+            "institution", "uploaded_by", "withdrawn_by"
+        )
+    )
+    assessments = list(
+        EvidenceAssessment.objects.filter(medcom=medcom, year=year).select_related("assessed_by")
+    )
+    entries = []
+    for indicator in definitions.INDICATORS:
+        criteria = definitions.criteria_of(indicator.code)
+        if not criteria:
+            continue
+        own = [i for i in items if i.indicator_code == indicator.code]
+        counts = {c.key: 0 for c in criteria}
+        for item in own:
+            if not item.is_withdrawn and item.criterion in counts:
+                counts[item.criterion] += 1
+        mine = [a for a in assessments if a.indicator_code == indicator.code]
+        entries.append(
+            RegisterEntry(
+                indicator=indicator,
+                checklist=[CriterionRow(c, counts[c.key]) for c in criteria],
+                items=[
+                    i
+                    for i in own
+                    if i.institution is None or scope.covers_institution(i.institution.path)
+                ],
+                current=next((a for a in mine if a.is_current), None),
+                history=[a for a in mine if not a.is_current],
+            )
+        )
+    return entries
+
+
+def with_verdicts(rows: list[OverviewRow], scope: Scope, period: str) -> list[OverviewRow]:
+    """The overview rows with the current verdict of the qualitative indicators for the
+    period's year, from the register of the first medcom in the viewer's scope."""
+    medcoms = list_register_medcoms(scope)
+    if not medcoms or not period[:4].isdigit():
+        return rows
+    verdicts = list_current_verdicts(medcoms[0].pk, int(period[:4]))
+    return [
+        dataclasses.replace(
+            row,
+            verdict=verdicts[code].verdict,
+            verdict_label=verdicts[code].get_verdict_display(),
+        )
+        if (code := row.indicator.code) in verdicts
+        else row
+        for row in rows
+    ]

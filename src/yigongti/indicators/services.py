@@ -8,6 +8,9 @@ value ("—" on the dashboard).
 
 from __future__ import annotations
 
+import datetime as dt
+import hashlib
+import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
@@ -18,16 +21,30 @@ import ibis
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
-from django.db import transaction
+from django.core.files import File
+from django.core.files.storage import default_storage
+from django.db import IntegrityError, transaction
 
+from yigongti.accounts.choices import Role
+from yigongti.accounts.queries import Actor
 from yigongti.analytics import services as snapshot
 from yigongti.analytics.queries import default_root
 from yigongti.core import clock
-from yigongti.core.errors import DomainError
+from yigongti.core.choices import AccessBasis, AuditAction
+from yigongti.core.errors import AccessDenied, DomainError
+from yigongti.core.queries import get_parameter
+from yigongti.core.services import do_record_audit
 from yigongti.geo.choices import DivisionLevel
-from yigongti.indicators import definitions, rules
-from yigongti.indicators.models import IndicatorResult
+from yigongti.indicators import definitions, queries, rules
+from yigongti.indicators.choices import Verdict
+from yigongti.indicators.models import (
+    EvidenceAssessment,
+    EvidenceItem,
+    IndicatorResult,
+    evidence_upload_to,
+)
 from yigongti.organizations.choices import GRASSROOTS_TYPES
+from yigongti.organizations.models import Institution, Medcom
 
 ENGINES = ("duckdb",)
 Progress = Callable[[str, int, int], None]
@@ -366,3 +383,269 @@ def _levels(
             sums.items(), key=lambda kv: (LEVEL_ORDER[kv[0][0]], kv[0][1], kv[0][2])
         )
     ]
+
+
+# ---------------------------------------------------------------------------
+# Evidence register of the qualitative indicators nhc-01 … nhc-03
+# ---------------------------------------------------------------------------
+
+EVIDENCE_RESOURCE = "indicator_evidence"
+ASSESSMENT_RESOURCE = "indicator_assessment"
+
+
+@dataclass(frozen=True)
+class EvidenceInput:
+    """What an uploader states about one evidence file."""
+
+    indicator_code: str
+    criterion: str
+    year: int
+    title: str
+    document_date: dt.date
+    description: str = ""
+    institution_code: str = ""  # the member institution it concerns; "" for the whole medcom
+
+
+def check_register_medcom(actor: Actor, medcom: Medcom) -> None:
+    """The actor's scope reaches a member of ``medcom``; AccessDenied otherwise."""
+    if medcom.pk not in {m.pk for m in queries.list_register_medcoms(actor.scope)}:
+        raise AccessDenied("该医共体不在您的数据范围内")
+
+
+def _check_indicator_year(code: str, year: int, today: dt.date) -> dict[str, list[str]]:
+    errors: dict[str, list[str]] = {}
+    if not definitions.criteria_of(code):
+        errors["indicator_code"] = [
+            f"指标“{code}”不是定性指标，只有 nhc-01、nhc-02、nhc-03 登记证据"
+        ]
+    errors.update(rules.check_register_year(year, today))
+    return errors
+
+
+def check_add_evidence(actor: Actor, medcom: Medcom, data: EvidenceInput) -> Institution | None:
+    """Authorise and validate an upload's statements; returns the institution it concerns."""
+    if not rules.can_upload_evidence(actor.role):
+        raise AccessDenied("只有县级管理员、管理中心工作人员和机构管理员可以上传证据材料")
+    check_register_medcom(actor, medcom)
+    today = clock.today()
+    errors = _check_indicator_year(data.indicator_code, data.year, today)
+    keys = {c.key for c in definitions.criteria_of(data.indicator_code)}
+    if data.indicator_code not in errors and data.criterion not in keys:
+        errors["criterion"] = ["请选择该指标的评判要点"]
+    title = data.title.strip()
+    if not title:
+        errors["title"] = ["请填写标题"]
+    elif len(title) > 200:
+        errors["title"] = ["标题不能超过 200 字"]
+    if data.document_date > today:
+        errors["document_date"] = ["文件日期不能晚于今天"]
+    institution = None
+    if data.institution_code:
+        institution = Institution.objects.filter(code=data.institution_code, medcom=medcom).first()
+        if institution is None:
+            errors["institution_code"] = [f"机构“{data.institution_code}”不是该医共体的成员单位"]
+    if errors:
+        raise DomainError(errors)
+    if actor.role == Role.INSTITUTION_ADMIN:
+        own = actor.institution
+        if institution is None or own is None or institution.pk != own.pk:
+            raise AccessDenied("机构管理员只能为本机构上传证据材料（请选择本机构）")
+    elif institution is not None and not actor.scope.covers_institution(institution.path):
+        raise AccessDenied("该机构不在您的数据范围内")
+    return institution
+
+
+def _inspect(upload: File) -> tuple[bytes, frozenset[str] | None, str]:
+    """The first bytes, the names inside a ZIP package (``None`` if it is not one) and the
+    SHA-256 of the whole file."""
+    upload.seek(0)
+    head = upload.read(16)
+    zip_names: frozenset[str] | None = None
+    if head.startswith(rules.ZIP_MAGIC):
+        upload.seek(0)
+        try:
+            with zipfile.ZipFile(upload) as package:
+                zip_names = frozenset(package.namelist())
+        except zipfile.BadZipFile:
+            zip_names = None
+    digest = hashlib.sha256()
+    upload.seek(0)
+    for piece in upload.chunks():
+        digest.update(piece)
+    upload.seek(0)
+    return head, zip_names, digest.hexdigest()
+
+
+def do_add_evidence(
+    actor: Actor, medcom: Medcom, data: EvidenceInput, upload: File, filename: str
+) -> EvidenceItem:
+    """Store one evidence file with its statements (audited). The file is checked by type,
+    content and size (policy parameter ``indicators.evidence_max_mb``) and stored under
+    MEDIA_ROOT by its SHA-256; equal content is stored once."""
+    institution = check_add_evidence(actor, medcom, data)
+    today = clock.today()
+    max_mb = int(get_parameter("indicators.evidence_max_mb", today, medcom.division.code))
+    size = int(upload.size or 0)
+    head, zip_names, sha256 = b"", None, ""
+    if rules.evidence_kind(filename) is not None and 0 < size <= max_mb * 1024 * 1024:
+        head, zip_names, sha256 = _inspect(upload)
+    errors = rules.check_evidence_file(filename, size, max_mb, head, zip_names)
+    if errors:
+        raise DomainError(errors)
+    kind = rules.evidence_kind(filename) or ""
+    item = EvidenceItem(
+        medcom=medcom,
+        indicator_code=data.indicator_code,
+        criterion=data.criterion,
+        year=data.year,
+        title=data.title.strip(),
+        description=data.description.strip(),
+        document_date=data.document_date,
+        institution=institution,
+        file_name=Path(filename).name[:200],
+        kind=kind,
+        size=size,
+        sha256=sha256,
+        uploaded_by=actor.user,
+        uploaded_at=clock.now(),
+    )
+    name = evidence_upload_to(item, filename)
+    if not default_storage.exists(name):
+        upload.seek(0)
+        name = default_storage.save(name, upload)
+    item.file.name = name
+    item.save()
+    do_record_audit(
+        actor.audit_context(),
+        action=AuditAction.CREATE,
+        resource_type=EVIDENCE_RESOURCE,
+        resource_id=item.pk,
+        basis=AccessBasis.DATA_ENTRY,
+        detail={
+            "medcom": medcom.code,
+            "indicator": item.indicator_code,
+            "criterion": item.criterion,
+            "year": item.year,
+            "file": item.file_name,
+            "sha256": sha256,
+            "size": size,
+        },
+    )
+    return item
+
+
+def do_withdraw_evidence(actor: Actor, item: EvidenceItem, reason: str) -> EvidenceItem:
+    """Mark an item 已撤回 with a reason (nothing is deleted). County admins withdraw any item
+    in their scope; uploaders withdraw their own."""
+    if not queries.can_see_evidence(actor.scope, item):
+        raise AccessDenied("该证据材料不在您的数据范围内")
+    if actor.role != Role.COUNTY_ADMIN and (
+        item.uploaded_by_id != actor.user.pk or not rules.can_upload_evidence(actor.role)
+    ):
+        raise AccessDenied("只有县级管理员或上传人本人可以撤回证据材料")
+    reason = reason.strip()
+    if not reason:
+        raise DomainError("请填写撤回原因", field="reason")
+    if len(reason) > 200:
+        raise DomainError("撤回原因不能超过 200 字", field="reason")
+    now = clock.now()
+    updated = EvidenceItem.objects.filter(pk=item.pk, withdrawn_at__isnull=True).update(
+        withdrawn_at=now, withdrawn_by=actor.user, withdraw_reason=reason
+    )
+    if updated != 1:
+        raise DomainError("该证据材料已被撤回", field="reason")
+    do_record_audit(
+        actor.audit_context(),
+        action=AuditAction.UPDATE,
+        resource_type=EVIDENCE_RESOURCE,
+        resource_id=item.pk,
+        basis=AccessBasis.DATA_ENTRY,
+        purpose=reason,
+        detail={"withdrawn": True, "indicator": item.indicator_code, "year": item.year},
+    )
+    item.refresh_from_db()
+    return item
+
+
+def do_assess(
+    actor: Actor, medcom: Medcom, indicator_code: str, year: int, verdict: str, comment: str
+) -> EvidenceAssessment:
+    """Record the county's verdict for one qualitative indicator and year (county admin
+    only). It becomes the current assessment; the previous one is kept, marked as superseded."""
+    if not rules.can_assess_evidence(actor.role):
+        raise AccessDenied("只有县级管理员可以评估定性指标")
+    check_register_medcom(actor, medcom)
+    comment = comment.strip()
+    errors = _check_indicator_year(indicator_code, year, clock.today())
+    errors.update(rules.check_assessment(verdict, comment, frozenset(Verdict.values)))
+    if errors:
+        raise DomainError(errors)
+    now = clock.now()
+    try:
+        with transaction.atomic():
+            previous = (
+                EvidenceAssessment.objects.select_for_update()
+                .filter(medcom=medcom, indicator_code=indicator_code, year=year, is_current=True)
+                .first()
+            )
+            if previous is not None:
+                EvidenceAssessment.objects.filter(pk=previous.pk).update(is_current=False)
+            assessment = EvidenceAssessment.objects.create(
+                medcom=medcom,
+                indicator_code=indicator_code,
+                year=year,
+                verdict=verdict,
+                comment=comment,
+                assessed_by=actor.user,
+                assessed_at=now,
+            )
+            if previous is not None:
+                EvidenceAssessment.objects.filter(pk=previous.pk).update(superseded_by=assessment)
+    except IntegrityError:
+        # Another assessment of the same indicator and year was committed meanwhile.
+        raise DomainError("其他人刚刚提交了该指标的评估，请刷新页面后重试") from None
+    do_record_audit(
+        actor.audit_context(),
+        action=AuditAction.CREATE,
+        resource_type=ASSESSMENT_RESOURCE,
+        resource_id=assessment.pk,
+        basis=AccessBasis.DATA_ENTRY,
+        detail={
+            "medcom": medcom.code,
+            "indicator": indicator_code,
+            "year": year,
+            "verdict": verdict,
+            "supersedes": previous.pk if previous is not None else None,
+        },
+    )
+    return assessment
+
+
+def do_open_evidence(actor: Actor, pk: int) -> EvidenceItem:
+    """The item whose file the actor downloads, audited as a read; a refused attempt is
+    audited too and raises AccessDenied (Chinese)."""
+    item = EvidenceItem.objects.select_related("institution", "medcom").filter(pk=pk).first()
+    reason = ""
+    if not rules.can_view_evidence(actor.role):
+        reason = "您的角色不能查看定性指标证据材料"
+    elif item is None or not queries.can_see_evidence(actor.scope, item):
+        reason = "该证据材料不存在或不在您的数据范围内"
+    if reason:
+        do_record_audit(
+            actor.audit_context(),
+            action=AuditAction.DENIED,
+            resource_type=EVIDENCE_RESOURCE,
+            resource_id=pk,
+            detail={"reason": reason},
+        )
+        raise AccessDenied(reason)
+    assert item is not None
+    do_record_audit(
+        actor.audit_context(),
+        action=AuditAction.READ,
+        resource_type=EVIDENCE_RESOURCE,
+        resource_id=item.pk,
+        basis=AccessBasis.NONE,
+        detail={"file": item.file_name, "sha256": item.sha256},
+    )
+    return item

@@ -52,7 +52,11 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         {
             "period": period,
             "periods": periods,
-            "rows": queries.list_overview(period) if period else [],
+            "rows": (
+                queries.with_verdicts(queries.list_overview(period), actor.scope, period)
+                if period
+                else []
+            ),
             "chosen": chosen,
             "computed": computed,
             "level": level,

@@ -57,6 +57,10 @@ def generate(
                     years=encounter_years,
                     progress=progress,
                 )
+            from yigongti.synth.evidence import build_evidence
+
+            # The evidence register of nhc-01 … nhc-03 (a few tiny documents, assessments).
+            build_evidence(world)
     summary.counts = count_rows()
     return summary
 
