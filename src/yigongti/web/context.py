@@ -12,7 +12,6 @@ from yigongti.accounts import rules as access
 from yigongti.accounts.choices import Role
 from yigongti.accounts.queries import Actor, list_roles
 from yigongti.indicators import rules as indicator_rules
-from yigongti.indicators import rules as indicator_rules
 
 PLATFORM_NAME = "医共体一体化管理平台"
 
@@ -74,7 +73,6 @@ _NAV: tuple[tuple[str, str, str, Any], ...] = (
             }
         ),
     ),
-    ("监测与分析", "紧密型证据登记", "indicators:evidence", indicator_rules.can_view_evidence),
     ("监测与分析", "紧密型证据登记", "indicators:evidence", indicator_rules.can_view_evidence),
     ("安全审计", "审计日志", "web:audit_log", access.can_read_audit),
     ("系统管理", "基础数据管理", "admin:index", lambda role: role == Role.COUNTY_ADMIN),
