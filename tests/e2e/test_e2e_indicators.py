@@ -79,3 +79,27 @@ def test_dashboard_targets_trend_and_ranking(live_server, page, tmp_path, settin
     page.wait_for_selector("#ranking")
     assert "青禾县人民医院" in page.locator("#ranking tbody").inner_text()
     shot(page, "31-indicator-ranking")
+
+    # The annual report: both buttons download a file that opens, with the county's 50%.
+    from openpyxl import load_workbook
+    from pypdf import PdfReader
+
+    # Generous limits: the report is built on request, and this machine may be busy.
+    with page.expect_download(timeout=120_000) as xlsx_download:
+        page.click("#report-xlsx", timeout=120_000)
+    assert xlsx_download.value.suggested_filename == "青禾县-2025-医共体监测报告.xlsx"
+    saved = tmp_path / xlsx_download.value.suggested_filename  # openpyxl wants the .xlsx
+    xlsx_download.value.save_as(saved)
+    book = load_workbook(saved)
+    assert book.sheetnames[:6] == ["封面", "紧密型", "同质化", "促分工", "提效能", "保健康"]
+    sheet = book["促分工"]
+    row = next(r for r in sheet.iter_rows(min_row=5) if r[0].value == "nhc-07")
+    assert (row[3].value, row[3].number_format, row[4].value, row[5].value) == (0.5, "0.00%", 3, 6)
+    assert row[7].value == "未达标"
+    with page.expect_download(timeout=120_000) as pdf_download:
+        page.click("#report-pdf", timeout=120_000)
+    assert pdf_download.value.suggested_filename == "青禾县-2025-医共体监测报告.pdf"
+    reader = PdfReader(pdf_download.value.path())
+    text = "".join(p.extract_text() for p in reader.pages).replace(" ", "").replace("\n", "")
+    assert "青禾县2025年度紧密型县域医共体监测报告" in text
+    assert "县域内基层医疗卫生机构诊疗人次数占比" in text and "50.00%" in text

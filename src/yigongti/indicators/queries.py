@@ -123,6 +123,16 @@ def list_ranking(code: str, period: str, level: str) -> list[dict[str, Any]]:
     ]
 
 
+def get_county(period: str) -> tuple[str, str] | None:
+    """``(division code, name)`` of the county the overview shows for the period (see
+    ``get_county_code``); ``None`` when the period has no results."""
+    code = get_county_code(period)
+    if not code:
+        return None
+    name = Division.objects.filter(code=code).values_list("name", flat=True).first()
+    return code, name or code
+
+
 def get_county_code(period: str) -> str:
     """The county whose results the overview shows (the first county with results)."""
     return (

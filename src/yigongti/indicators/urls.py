@@ -6,6 +6,7 @@ app_name = "indicators"
 
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
+    path("report/", views.report, name="report"),
     # The evidence register of nhc-01 … nhc-03 (files only through the scoped download view).
     path("evidence/", evidence_views.evidence_register, name="evidence"),
     path("evidence/<int:pk>/withdraw/", evidence_views.evidence_withdraw, name="evidence_withdraw"),

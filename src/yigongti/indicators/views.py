@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.urls import reverse
 
 from yigongti.accounts.choices import Role
-from yigongti.indicators import definitions, queries
+from yigongti.core.errors import DomainError
+from yigongti.indicators import definitions, queries, reports
 
 DASHBOARD_ROLES = frozenset(
     {Role.COUNTY_ADMIN, Role.CENTRE_STAFF, Role.INSTITUTION_ADMIN, Role.INSURANCE_REVIEWER}
@@ -83,3 +86,30 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             },
         },
     )
+
+
+@login_required
+def report(request: HttpRequest) -> HttpResponse:
+    """The annual monitoring report (``?year=2025&format=xlsx|pdf``) as a download; the same
+    roles as the dashboard. A year without results goes back to the dashboard with the reason."""
+    actor = request.actor  # type: ignore[attr-defined]
+    if actor.role not in DASHBOARD_ROLES:
+        return render(
+            request,
+            "403.html",
+            {"reason": "年度监测报告供县级管理员、管理中心、机构管理员和医保审核员下载"},
+            status=403,
+        )
+    year = request.GET.get("year", "")
+    fmt = request.GET.get("format", "xlsx")
+    try:
+        if fmt not in reports.FORMATS:
+            raise DomainError(f"报告格式“{fmt}”不可用，可选：{'、'.join(reports.FORMATS)}")
+        built = reports.build_report(year, actor.scope)
+        content = reports.render(built, fmt)
+    except DomainError as exc:
+        messages.error(request, exc.summary())
+        return redirect(reverse("indicators:dashboard"))
+    response = HttpResponse(content, content_type=reports.CONTENT_TYPES[fmt])
+    response["Content-Disposition"] = reports.content_disposition(reports.file_name(built, fmt))
+    return response

@@ -1,5 +1,6 @@
 """``yigongti indicators compute --period 2025|2025-Q3|2025-07 [--engine duckdb]`` and
-``yigongti indicators export --period P --format csv|xlsx [--out FILE]``."""
+``yigongti indicators export --period P --format csv|xlsx [--out FILE]`` and
+``yigongti indicators report --year 2025 --format xlsx|pdf [--out FILE]`` (the annual report)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from yigongti.core.cli import stage_progress
 from yigongti.core.errors import DomainError
+from yigongti.indicators import reports
 from yigongti.indicators.queries import EXPORT_COLUMNS, has_results, list_export_rows
 from yigongti.indicators.services import ENGINES, do_compute
 
@@ -38,9 +40,17 @@ class Command(BaseCommand):
         export.add_argument("--format", default="csv", choices=("csv", "xlsx"), help="文件格式")
         export.add_argument("--out", help="输出文件（默认 indicators-<统计期>.<格式>）")
 
+        report = sub.add_parser("report", help="生成年度监测报告（Excel 或 PDF）")
+        report.add_argument("--year", required=True, help="年度，如 2025")
+        report.add_argument("--format", default="xlsx", choices=reports.FORMATS, help="文件格式")
+        report.add_argument("--out", help="输出文件（默认 <县>-<年度>-医共体监测报告.<格式>）")
+
     def handle(self, *args: Any, **options: Any) -> None:
         if options["action"] == "export":
             self._export(options)
+            return
+        if options["action"] == "report":
+            self._report(options)
             return
         if options["if_missing"] and has_results(options["period"]):
             self.stdout.write(f"统计期 {options['period']} 已有当前快照的结果，跳过")
@@ -97,3 +107,17 @@ class Command(BaseCommand):
             sheet.set_column(3, 5, 14)
             book.close()
         self.stdout.write(f"已导出 {len(rows)} 条结果：{out}")
+
+    def _report(self, options: dict[str, Any]) -> None:
+        fmt = options["format"]
+        try:
+            report = reports.build_report(options["year"])
+            content = reports.render(report, fmt)
+        except DomainError as exc:
+            raise CommandError(exc.summary()) from None
+        out = Path(options["out"] or reports.file_name(report, fmt))
+        out.write_bytes(content)
+        self.stdout.write(
+            f"已生成 {report.year} 年度监测报告（{report.county_name}，"
+            f"{len(report.indicators)} 项指标）：{out}"
+        )
