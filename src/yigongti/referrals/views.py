@@ -21,6 +21,7 @@ from yigongti.accounts.queries import Actor
 from yigongti.core import clock
 from yigongti.core import rules as kernel
 from yigongti.core.errors import AccessDenied, DomainError
+from yigongti.core.pdf import html_to_pdf
 from yigongti.encounters.queries import get_code_names
 from yigongti.referrals import queries, rules, services
 from yigongti.referrals.choices import Direction, Status
@@ -353,10 +354,12 @@ def print_form(request: HttpRequest, pk: int) -> HttpResponse:
         "printed_at": clock.now(),
     }
     if request.GET.get("format") == "pdf":
-        from weasyprint import HTML  # optional at import time: pages work without it
-
         html = render_to_string("referrals/print.html", context | {"pdf": True}, request=request)
-        pdf = HTML(string=html, base_url=request.build_absolute_uri("/")).write_pdf()
+        try:
+            pdf = html_to_pdf(html, base_url=request.build_absolute_uri("/"))
+        except DomainError as exc:
+            messages.error(request, exc.summary())
+            return redirect("referrals:detail", referral.pk)
         response = HttpResponse(pdf, content_type="application/pdf")
         response["Content-Disposition"] = f'attachment; filename="{referral.number}.pdf"'
         return response
