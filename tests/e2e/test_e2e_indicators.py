@@ -103,3 +103,64 @@ def test_dashboard_targets_trend_and_ranking(live_server, page, tmp_path, settin
     text = "".join(p.extract_text() for p in reader.pages).replace(" ", "").replace("\n", "")
     assert "青禾县2025年度紧密型县域医共体监测报告" in text
     assert "县域内基层医疗卫生机构诊疗人次数占比" in text and "50.00%" in text
+
+
+@pytest.mark.e2e
+@pytest.mark.django_db(transaction=True)
+def test_drill_down_county_township_institution_records(  # type: ignore[no-untyped-def]
+    live_server,
+    page,  # noqa: F811
+    tmp_path,
+    settings: Any,
+) -> None:
+    from yigongti.analytics.services import do_snapshot
+    from yigongti.core.models import AuditEvent
+    from yigongti.encounters.models import Encounter
+    from yigongti.indicators.services import do_compute
+    from yigongti.synth.personas import DEMO_PASSWORD, build_personas
+
+    build_personas()
+    importlib.import_module("yigongti.encounters.migrations.0002_load_catalogues").load_catalogues(
+        django_apps, None
+    )
+    visits()
+    settings.SNAPSHOT_ROOT = tmp_path / "snapshot"
+    do_snapshot(settings.SNAPSHOT_ROOT)
+    do_compute("2025", root=settings.SNAPSHOT_ROOT)
+
+    base = live_server.url
+    log_in(page, base, "admin", DEMO_PASSWORD)
+    page.goto(f"{base}/indicators/?period=2025")
+    page.click("tr[data-code='nhc-07'] a.drill")  # the county value
+    page.wait_for_selector("#drill-children")
+    assert "县：青禾县" in page.locator(".breadcrumb").inner_text()
+    # 基层 visits 3 of 6 in the county
+    assert "50.00%" in page.locator("#org-value").inner_text()
+    assert "3 / 6" in page.locator("#org-value").inner_text()
+    shot(page, "32-indicator-drilldown-county")
+    page.click("#drill-children >> text=河口乡")  # township
+    page.wait_for_url("**/township/**")
+    assert "乡镇：河口乡" in page.locator(".breadcrumb").inner_text()
+    assert "100.00%" in page.locator("#org-value").inner_text()
+    page.click("#drill-children >> text=桃源村卫生室")  # institution → its records
+    page.wait_for_selector("#records")
+    crumbs = page.locator(".breadcrumb").inner_text()
+    assert "县：青禾县" in crumbs and "乡镇：河口乡" in crumbs and "机构：桃源村卫生室" in crumbs
+    assert "明细" in crumbs
+    rows = page.locator("#records tbody tr")
+    assert rows.count() == 2  # V0 (January) and V3 (February) at 桃源村卫生室
+    first = rows.nth(0).inner_text()
+    assert "张*福" in first and "桃源村卫生室" in first and "I10" in first and "¥30.00" in first
+    assert "张德福" not in page.content() and "439901195103150033" not in page.content()
+    ids = sorted(
+        Encounter.objects.filter(external_id__in=["V0", "V3"]).values_list("pk", flat=True)
+    )
+    assert [
+        int(x)
+        for x in page.locator("#records tbody tr").evaluate_all(
+            "rows => rows.map(r => r.dataset.id)"
+        )
+    ] == ids
+    event = AuditEvent.objects.filter(resource_type="indicator_records").latest("seq")
+    assert event.detail["records"] == {"encounter": ids}
+    shot(page, "33-indicator-records")

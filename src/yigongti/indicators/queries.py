@@ -11,11 +11,17 @@ from typing import Any
 from yigongti.accounts.rules import Scope
 from yigongti.analytics.queries import get_manifest
 from yigongti.core.queries import get_parameter, prefix_q
-from yigongti.encounters.queries import list_icd10_chapters
+from yigongti.encounters.choices import ExternalKind, Setting
+from yigongti.encounters.models import Encounter, ExternalSettlement
+from yigongti.encounters.queries import get_code_names, list_icd10_chapters
+from yigongti.geo.choices import DivisionLevel
 from yigongti.geo.models import Division
 from yigongti.indicators import definitions, rules
+from yigongti.indicators.drilldown import Contribution
 from yigongti.indicators.models import EvidenceAssessment, EvidenceItem, IndicatorResult
 from yigongti.organizations.models import Institution, Medcom
+from yigongti.residents.models import Resident
+from yigongti.residents.queries import masked_row
 
 
 @dataclass(frozen=True)
@@ -242,6 +248,264 @@ def snapshot_stamp() -> dict[str, str]:
 
 
 # ---------------------------------------------------------------------------
+# Drill-down: county → township → institution from stored results; the records page loads
+# the person-level rows of the ids the measure returned (drilldown.read_records).
+# ---------------------------------------------------------------------------
+
+DRILL_LEVELS = (definitions.COUNTY, definitions.TOWNSHIP, definitions.INSTITUTION)
+
+
+@dataclass(frozen=True)
+class DrillOrg:
+    """An organisation of the drill-down: a county or township (a division) or an institution,
+    with the county and township it rolls up to (as ``places()`` in services.py places it: by
+    the area the institution serves)."""
+
+    level: str
+    code: str
+    name: str
+    pk: int  # the id in the snapshot (division_id or institution_id)
+    county: Division | None
+    township: Division | None
+    institution: Institution | None = None
+
+
+def _up(division: Division | None, wanted: str) -> Division | None:
+    while division is not None and division.level != wanted:
+        division = division.parent
+    return division
+
+
+def get_drill_org(level: str, code: str) -> DrillOrg | None:
+    """The organisation behind a result's ``(level, org_code)``; ``None`` when unknown."""
+    if level in (definitions.COUNTY, definitions.TOWNSHIP):
+        wanted = DivisionLevel.COUNTY if level == definitions.COUNTY else DivisionLevel.TOWNSHIP
+        division = (
+            Division.objects.select_related("parent", "parent__parent")
+            .filter(code=code, level=wanted)
+            .first()
+        )
+        if division is None:
+            return None
+        township = division if level == definitions.TOWNSHIP else None
+        return DrillOrg(
+            level,
+            division.code,
+            division.name,
+            division.pk,
+            _up(division, DivisionLevel.COUNTY),
+            township,
+        )
+    if level == definitions.INSTITUTION:
+        inst = (
+            Institution.objects.select_related(
+                "service_division", "service_division__parent", "service_division__parent__parent"
+            )
+            .filter(code=code)
+            .first()
+        )
+        if inst is None:
+            return None
+        served = inst.service_division
+        return DrillOrg(
+            level,
+            inst.code,
+            inst.short_name or inst.name,
+            inst.pk,
+            _up(served, DivisionLevel.COUNTY),
+            _up(served, DivisionLevel.TOWNSHIP),
+            inst,
+        )
+    return None
+
+
+def get_result(
+    code: str, period: str, level: str, org_code: str, category: str = ""
+) -> IndicatorResult | None:
+    return IndicatorResult.objects.filter(
+        indicator_code=code, period=period, level=level, org_code=org_code, category=category
+    ).first()
+
+
+@dataclass(frozen=True)
+class ChildRow:
+    level: str
+    code: str
+    name: str
+    numerator: Decimal
+    denominator: Decimal
+    value: Decimal | None
+
+
+def _institutions_under(org: DrillOrg, *, direct_only: bool) -> dict[str, str]:
+    """Institution code → name of the institutions placed in ``org`` (a county or township);
+    ``direct_only`` (a county): only those that roll up to no township, i.e. serve the county."""
+    area = org.township if org.level == definitions.TOWNSHIP else org.county
+    if area is None:
+        return {}
+    out = {}
+    for inst in Institution.objects.select_related(
+        "service_division", "service_division__parent", "service_division__parent__parent"
+    ).filter(service_division__prefix__startswith=area.prefix):
+        township = _up(inst.service_division, DivisionLevel.TOWNSHIP)
+        county = _up(inst.service_division, DivisionLevel.COUNTY)
+        if org.level == definitions.TOWNSHIP:
+            placed = township is not None and township.pk == area.pk
+        else:
+            placed = county is not None and county.pk == area.pk
+            placed = placed and (township is None or not direct_only)
+        if placed:
+            out[inst.code] = inst.short_name or inst.name
+    return out
+
+
+def list_drill_children(
+    indicator: definitions.Indicator, period: str, org: DrillOrg, category: str = ""
+) -> list[ChildRow]:
+    """The stored results one level down from a county or township, in code order: a county's
+    townships and the institutions that serve the whole county (or, for an indicator without
+    the township level, every institution of the county); a township's institutions."""
+    wanted: dict[str, dict[str, str]] = {}
+    if org.level == definitions.COUNTY and org.county is not None:
+        if definitions.TOWNSHIP in indicator.levels:
+            wanted[definitions.TOWNSHIP] = dict(
+                Division.objects.filter(
+                    parent=org.county, level=DivisionLevel.TOWNSHIP
+                ).values_list("code", "name")
+            )
+        if definitions.INSTITUTION in indicator.levels:
+            wanted[definitions.INSTITUTION] = _institutions_under(
+                org, direct_only=definitions.TOWNSHIP in indicator.levels
+            )
+    elif org.level == definitions.TOWNSHIP and definitions.INSTITUTION in indicator.levels:
+        wanted[definitions.INSTITUTION] = _institutions_under(org, direct_only=False)
+    rows = []
+    for level, names in wanted.items():
+        results = IndicatorResult.objects.filter(
+            indicator_code=indicator.code,
+            period=period,
+            level=level,
+            category=category,
+            org_code__in=list(names),
+        ).order_by("org_code")
+        rows += [
+            ChildRow(level, r.org_code, names[r.org_code], r.numerator, r.denominator, r.value)
+            for r in results
+        ]
+    return rows
+
+
+KIND_LABELS = {"encounter": "医共体内诊疗", "settlement": "县域外结算", "resident": "居民"}
+
+
+@dataclass(frozen=True)
+class RecordRow:
+    """One contributing record as the records page shows it (the resident masked)."""
+
+    kind: str
+    kind_label: str
+    record_id: int
+    found: bool  # False: the snapshot names a record the database no longer has, or a kind
+    # this page cannot show
+    date: dt.date | None = None
+    end_date: dt.date | None = None
+    institution: str = ""
+    setting: str = ""
+    code: str = ""
+    diagnosis: str = ""
+    total: Decimal | None = None
+    fund: Decimal | None = None
+    resident: dict[str, str] | None = None  # residents.queries.masked_row
+    category: str = ""
+    numerator: Decimal = Decimal(0)
+    denominator: Decimal = Decimal(0)
+
+    @property
+    def total_yuan(self) -> str:
+        return yuan(self.total)
+
+    @property
+    def fund_yuan(self) -> str:
+        return yuan(self.fund)
+
+
+def yuan(value: Decimal | None) -> str:
+    """``¥1,234.56`` (DESIGN.md UI conventions); ``—`` for no amount."""
+    return "—" if value is None else f"¥{value:,.2f}"
+
+
+def list_record_rows(contributions: list[Contribution]) -> list[RecordRow]:
+    """The encounters, external settlements (and residents, for per-resident measures) behind
+    one page of contributions, in its order, residents masked. Only call it for a page the
+    caller has authorised and audited (services.do_read_indicator_records)."""
+    ids: dict[str, list[int]] = {}
+    for c in contributions:
+        ids.setdefault(c.record_kind, []).append(c.record_id)
+    resident_related = ("resident__division", "resident__division__parent")
+    encounters = Encounter.objects.select_related("institution", *resident_related).in_bulk(
+        ids.get("encounter", [])
+    )
+    settlements = ExternalSettlement.objects.select_related(*resident_related).in_bulk(
+        ids.get("settlement", [])
+    )
+    residents = Resident.objects.select_related("division", "division__parent").in_bulk(
+        ids.get("resident", [])
+    )
+    names = get_code_names(
+        [e.principal_diagnosis for e in encounters.values()]
+        + [s.principal_diagnosis for s in settlements.values()]
+    )
+    settings_label = dict(Setting.choices)
+    external_label = dict(ExternalKind.choices)
+    rows = []
+    for c in contributions:
+        base: dict[str, Any] = {
+            "kind": c.record_kind,
+            "kind_label": KIND_LABELS.get(c.record_kind, c.record_kind),
+            "record_id": c.record_id,
+            "category": c.category,
+            "numerator": c.numerator,
+            "denominator": c.denominator,
+        }
+        if c.record_kind == "encounter" and c.record_id in encounters:
+            e = encounters[c.record_id]
+            row = RecordRow(
+                found=True,
+                date=e.visit_date,
+                end_date=e.discharge_date,
+                institution=e.institution.short_name or e.institution.name,
+                setting=settings_label.get(e.setting, e.setting),
+                code=e.principal_diagnosis,
+                diagnosis=names.get(e.principal_diagnosis, ""),
+                total=e.total_cost,
+                fund=e.fund_paid,
+                resident=masked_row(e.resident),
+                **base,
+            )
+        elif c.record_kind == "settlement" and c.record_id in settlements:
+            s = settlements[c.record_id]
+            row = RecordRow(
+                found=True,
+                date=s.settlement_date,
+                end_date=s.discharge_date,
+                institution=f"{s.institution_name}（{external_label.get(s.kind, s.kind)}）",
+                setting=settings_label.get(s.setting, s.setting),
+                code=s.principal_diagnosis,
+                diagnosis=names.get(s.principal_diagnosis, ""),
+                total=s.total_cost,
+                fund=s.fund_paid,
+                resident=masked_row(s.resident),
+                **base,
+            )
+        elif c.record_kind == "resident" and c.record_id in residents:
+            row = RecordRow(found=True, resident=masked_row(residents[c.record_id]), **base)
+        else:
+            row = RecordRow(found=False, **base)
+        rows.append(row)
+    return rows
+
+
+# ---------------------------------------------------------------------------
 # Evidence register of nhc-01 … nhc-03
 # ---------------------------------------------------------------------------
 
@@ -348,3 +612,20 @@ def with_verdicts(rows: list[OverviewRow], scope: Scope, period: str) -> list[Ov
         else row
         for row in rows
     ]
+
+
+def list_result_categories(code: str, period: str, level: str, org_code: str) -> list[str]:
+    """The categories with a stored result at this org (a broken-down indicator)."""
+    return list(
+        IndicatorResult.objects.filter(
+            indicator_code=code, period=period, level=level, org_code=org_code
+        )
+        .exclude(category="")
+        .order_by("category")
+        .values_list("category", flat=True)
+    )
+
+
+def get_institution_paths(codes: list[str]) -> dict[str, str]:
+    """Institution code → tree path (for scope checks of ranking links)."""
+    return dict(Institution.objects.filter(code__in=codes).values_list("code", "path"))

@@ -35,7 +35,7 @@ from yigongti.core.errors import AccessDenied, DomainError
 from yigongti.core.queries import get_parameter
 from yigongti.core.services import do_record_audit
 from yigongti.geo.choices import DivisionLevel
-from yigongti.indicators import definitions, queries, rules
+from yigongti.indicators import definitions, drilldown, queries, rules
 from yigongti.indicators.choices import Verdict
 from yigongti.indicators.models import (
     EvidenceAssessment,
@@ -649,3 +649,154 @@ def do_open_evidence(actor: Actor, pk: int) -> EvidenceItem:
         detail={"file": item.file_name, "sha256": item.sha256},
     )
     return item
+
+
+# ---------------------------------------------------------------------------
+# Drill-down to the contributing records (issue 5 item 4)
+# ---------------------------------------------------------------------------
+
+RECORDS_RESOURCE = "indicator_records"
+
+
+def read_records(
+    indicator: definitions.Indicator,
+    period: rules.Period,
+    *,
+    level: str,
+    org_id: int,
+    category: str = "",
+    page: int = 1,
+    size: int | None = None,
+    engine: str = "duckdb",
+    root: Path | None = None,
+) -> drilldown.RecordsPage:
+    """Evaluate the indicator's measure over the current snapshot and return one page of the
+    records behind ``org_id`` (a snapshot id) at ``level``; a page past the end gives the last
+    page. Ids and contributions only: nothing person-level leaves the snapshot."""
+    if indicator.measure is None:
+        raise DomainError(
+            f"指标“{indicator.code}”没有可计算的口径，无法查看明细", field="indicator"
+        )
+    if level not in indicator.levels:
+        raise DomainError(f"指标“{indicator.code}”不统计到该层级", field="level")
+    if engine not in OPENERS:
+        raise DomainError(f"计算引擎“{engine}”不可用", field="engine")
+    size = size or drilldown.PAGE_SIZE
+    root = root or default_root()
+    manifest = snapshot.read_manifest(root)
+    if not manifest.get("snapshot_id"):
+        raise DomainError("还没有分析快照：请先运行 yigongti snapshot", field="snapshot")
+    place, homes = places(
+        _read(root, "divisions"), _read(root, "institutions"), _read(root, "residents")
+    )
+    session = OPENERS[engine](root, place, homes)
+    try:
+        rows = drilldown.contributing(
+            indicator.measure(session.tables, period),
+            key=LEVEL_KEYS[level],
+            org_id=org_id,
+            category=category,
+            unknown=UNKNOWN_CATEGORY,
+        )
+        sums = session.run(drilldown.summary(rows)).to_pylist()[0]
+        total = int(sums["records"] or 0)
+        pages = drilldown.pages_for(total, size)
+        number = min(max(page, 1), pages)
+        shown = session.run(drilldown.page_of(rows, number, size)).to_pylist() if total else []
+    finally:
+        session.close()
+    return drilldown.RecordsPage(
+        rows=[
+            drilldown.Contribution(
+                str(r["record_kind"]),
+                int(r["record_id"]),
+                r["category"] or "",
+                Decimal(r["numerator"] or 0),
+                Decimal(r["denominator"] or 0),
+            )
+            for r in shown
+        ],
+        total=total,
+        numerator=Decimal(sums["numerator"] or 0),
+        denominator=Decimal(sums["denominator"] or 0),
+        number=number,
+        pages=pages,
+        size=size,
+        snapshot_id=str(manifest["snapshot_id"]),
+    )
+
+
+def check_drill(actor: Actor, org: queries.DrillOrg) -> None:
+    """Raise AccessDenied (Chinese) unless the actor may open ``org``'s drill-down: the role
+    (rules.drill_refusal) and the actor's data scope (the institution's tree path, or the
+    county's or township's area code)."""
+    if org.institution is not None:
+        in_scope = actor.scope.covers_institution(org.institution.path)
+    else:
+        in_scope = actor.scope.covers_division(org.code)
+    reason = rules.drill_refusal(actor.role, org.level, in_scope)
+    if reason:
+        raise AccessDenied(reason)
+
+
+def do_read_indicator_records(
+    actor: Actor,
+    indicator: definitions.Indicator,
+    period: rules.Period,
+    org: queries.DrillOrg,
+    *,
+    category: str = "",
+    page: int = 1,
+    root: Path | None = None,
+) -> drilldown.RecordsPage:
+    """The gate of the records page: checks the actor, evaluates one page and writes one audit
+    event naming the indicator, period, org and the record ids shown. A refused attempt is
+    audited too, then AccessDenied is raised."""
+    ctx = actor.audit_context()
+    resource_id = f"{indicator.code}/{period.code}/{org.level}/{org.code}"[:64]
+    detail: dict[str, Any] = {
+        "indicator": indicator.code,
+        "period": period.code,
+        "level": org.level,
+        "org_code": org.code,
+        "category": category,
+    }
+    try:
+        check_drill(actor, org)
+    except AccessDenied as exc:
+        do_record_audit(
+            ctx,
+            action=AuditAction.DENIED,
+            resource_type=RECORDS_RESOURCE,
+            resource_id=resource_id,
+            detail={**detail, "reason": exc.reason},
+        )
+        raise
+    records = read_records(
+        indicator,
+        period,
+        level=org.level,
+        org_id=org.pk,
+        category=category,
+        page=page,
+        root=root,
+    )
+    shown: dict[str, list[int]] = {}
+    for c in records.rows:
+        shown.setdefault(c.record_kind, []).append(c.record_id)
+    do_record_audit(
+        ctx,
+        action=AuditAction.READ,
+        resource_type=RECORDS_RESOURCE,
+        resource_id=resource_id,
+        basis=AccessBasis.NONE,
+        purpose="监测指标下钻明细",
+        detail={
+            **detail,
+            "page": records.number,
+            "pages": records.pages,
+            "snapshot_id": records.snapshot_id,
+            "records": shown,
+        },
+    )
+    return records

@@ -11,4 +11,14 @@ urlpatterns = [
     path("evidence/", evidence_views.evidence_register, name="evidence"),
     path("evidence/<int:pk>/withdraw/", evidence_views.evidence_withdraw, name="evidence_withdraw"),
     path("evidence/<int:pk>/file/", evidence_views.evidence_file, name="evidence_file"),
+    path(
+        "drill/<str:code>/<str:period>/<str:level>/<str:org_code>/",
+        views.drilldown,
+        name="drilldown",
+    ),
+    path(
+        "drill/<str:code>/<str:period>/<str:level>/<str:org_code>/records/",
+        views.records,
+        name="records",
+    ),
 ]

@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+from typing import Any
+from urllib.parse import urlencode
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 
 from yigongti.accounts.choices import Role
-from yigongti.core.errors import DomainError
-from yigongti.indicators import definitions, queries, reports
+from yigongti.accounts.queries import Actor
+from yigongti.accounts.rules import AGGREGATE_ROLES
+from yigongti.core.errors import AccessDenied, DomainError
+from yigongti.indicators import definitions, queries, reports, rules, services
 
 DASHBOARD_ROLES = frozenset(
     {Role.COUNTY_ADMIN, Role.CENTRE_STAFF, Role.INSTITUTION_ADMIN, Role.INSURANCE_REVIEWER}
@@ -68,7 +74,15 @@ def dashboard(request: HttpRequest) -> HttpResponse:
                 for lv in (chosen.levels if chosen else ())
                 if lv in LEVEL_LABELS
             ],
-            "ranking": queries.list_ranking(code, period, level) if level and period else [],
+            "ranking": _drill_links(
+                actor,
+                code,
+                period,
+                level,
+                queries.list_ranking(code, period, level) if level and period else [],
+            ),
+            "county_drill": _county_drill(actor, period) if period else "",
+            "drillable": DRILLABLE,
             "trend": {
                 "months": [m for m, _ in trend],
                 "values": [float(v) if v is not None else None for _, v in trend],
@@ -113,3 +127,195 @@ def report(request: HttpRequest) -> HttpResponse:
     response = HttpResponse(content, content_type=reports.CONTENT_TYPES[fmt])
     response["Content-Disposition"] = reports.content_disposition(reports.file_name(built, fmt))
     return response
+
+
+# ---------------------------------------------------------------------------
+# Drill-down: county → township → institution (stored results) → records (on request)
+# ---------------------------------------------------------------------------
+
+# Indicators with their own measure have contributing records (a growth rate has none).
+DRILLABLE = frozenset(i.code for i in definitions.INDICATORS if i.measure is not None)
+LEVEL_NAMES = {
+    definitions.COUNTY: "县",
+    definitions.TOWNSHIP: "乡镇",
+    definitions.INSTITUTION: "机构",
+}
+
+
+def _drill_target(
+    code: str, period_text: str, level: str, org_code: str
+) -> tuple[definitions.Indicator, rules.Period, queries.DrillOrg]:
+    """The indicator, period and org of a drill-down URL; 404 for anything unknown."""
+    try:
+        indicator = definitions.get(code)
+        period = rules.parse_period(period_text)
+    except (KeyError, ValueError):
+        raise Http404("未知的指标或统计期") from None
+    if indicator.measure is None or level not in indicator.levels:
+        raise Http404("该指标没有此层级的结果")
+    org = queries.get_drill_org(level, org_code)
+    if org is None:
+        raise Http404("未找到该区划或机构")
+    return indicator, period, org
+
+
+def _may_open(actor: Actor, level: str, code: str, path: str = "") -> bool:
+    covered = (
+        actor.scope.covers_institution(path)
+        if level == definitions.INSTITUTION
+        else actor.scope.covers_division(code)
+    )
+    return not rules.drill_refusal(actor.role, level, covered)
+
+
+def drill_url(code: str, period: str, level: str, org_code: str, category: str = "") -> str:
+    """An institution opens its records; a county or township its drill-down page."""
+    name = "indicators:records" if level == definitions.INSTITUTION else "indicators:drilldown"
+    url = reverse(name, args=[code, period, level, org_code])
+    return f"{url}?{urlencode({'category': category})}" if category else url
+
+
+def _crumbs(
+    actor: Actor,
+    indicator: definitions.Indicator,
+    period: str,
+    org: queries.DrillOrg,
+    category: str,
+) -> list[dict[str, str]]:
+    """县 › 乡镇 › 机构 down to ``org``; links only where the actor may open the page."""
+    chain: list[tuple[str, str, str, str]] = []
+    if org.county is not None:
+        chain.append((definitions.COUNTY, org.county.code, org.county.name, ""))
+    if org.township is not None and definitions.TOWNSHIP in indicator.levels:
+        chain.append((definitions.TOWNSHIP, org.township.code, org.township.name, ""))
+    if org.institution is not None:
+        chain.append((definitions.INSTITUTION, org.code, org.name, org.institution.path))
+    crumbs = []
+    for level, code, name, path in chain:
+        href = ""
+        if level in indicator.levels and _may_open(actor, level, code, path):
+            href = drill_url(indicator.code, period, level, code, category)
+        crumbs.append({"label": f"{LEVEL_NAMES[level]}：{name}", "href": href})
+    return crumbs
+
+
+def _forbidden(request: HttpRequest, reason: str) -> HttpResponse:
+    return render(request, "403.html", {"reason": reason}, status=403)
+
+
+@login_required
+def drilldown(
+    request: HttpRequest, code: str, period: str, level: str, org_code: str
+) -> HttpResponse:
+    """A county's townships (and county-level institutions) or a township's institutions,
+    from stored results only."""
+    actor: Actor = request.actor  # type: ignore[attr-defined]
+    indicator, each, org = _drill_target(code, period, level, org_code)
+    category = request.GET.get("category", "")[:32]
+    if level == definitions.INSTITUTION:
+        return redirect(drill_url(indicator.code, each.code, level, org.code, category))
+    try:
+        services.check_drill(actor, org)
+    except AccessDenied as exc:
+        return _forbidden(request, exc.reason)
+    children = [
+        {
+            "row": child,
+            "level_name": LEVEL_NAMES[child.level],
+            "href": drill_url(indicator.code, each.code, child.level, child.code, category),
+        }
+        for child in queries.list_drill_children(indicator, each.code, org, category)
+    ]
+    return render(
+        request,
+        "indicators/drilldown.html",
+        {
+            "indicator": indicator,
+            "period": each.code,
+            "org": org,
+            "level_name": LEVEL_NAMES[level],
+            "category": category,
+            "categories": queries.list_result_categories(indicator.code, each.code, level, org.code)
+            if indicator.category_label
+            else [],
+            "result": queries.get_result(indicator.code, each.code, level, org.code, category),
+            "children": children,
+            "crumbs": _crumbs(actor, indicator, each.code, org, category)[:-1],
+            "records_url": reverse(
+                "indicators:records", args=[indicator.code, each.code, level, org.code]
+            )
+            + (f"?{urlencode({'category': category})}" if category else ""),
+            "stamp": queries.snapshot_stamp(),
+        },
+    )
+
+
+@login_required
+def records(
+    request: HttpRequest, code: str, period: str, level: str, org_code: str
+) -> HttpResponse:
+    """The records behind one org's value: the measure evaluated over the current snapshot on
+    request, 50 a page, residents masked; every view is audited."""
+    actor: Actor = request.actor  # type: ignore[attr-defined]
+    indicator, each, org = _drill_target(code, period, level, org_code)
+    category = request.GET.get("category", "")[:32]
+    try:
+        page = int(request.GET.get("page", "1"))
+    except ValueError:
+        page = 1
+    context: dict[str, Any] = {
+        "indicator": indicator,
+        "period": each.code,
+        "org": org,
+        "level_name": LEVEL_NAMES[level],
+        "category": category,
+        "crumbs": _crumbs(actor, indicator, each.code, org, category),
+        "result": queries.get_result(indicator.code, each.code, level, org.code, category),
+        "stamp": queries.snapshot_stamp(),
+        "timeline_links": actor.role not in AGGREGATE_ROLES,
+    }
+    try:
+        found = services.do_read_indicator_records(
+            actor, indicator, each, org, category=category, page=page
+        )
+    except AccessDenied as exc:
+        return _forbidden(request, exc.reason)
+    except DomainError as exc:
+        context["error"] = exc.summary()
+        return render(request, "indicators/records.html", context)
+    context.update(
+        {
+            "records": found,
+            "rows": queries.list_record_rows(found.rows),
+            "page": Paginator(range(found.total), found.size).get_page(found.number),
+            "offset": (found.number - 1) * found.size,
+            "stale": context["result"] is not None
+            and (context["result"].numerator, context["result"].denominator)
+            != (found.numerator, found.denominator),
+        }
+    )
+    return render(request, "indicators/records.html", context)
+
+
+def _county_drill(actor: Actor, period: str) -> str:
+    """The county code whose drill-down the overview links to, "" when the actor may not."""
+    county = queries.get_county_code(period)
+    return county if county and _may_open(actor, definitions.COUNTY, county) else ""
+
+
+def _drill_links(
+    actor: Actor, code: str, period: str, level: str, ranking: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """Each ranking row with ``href``: its drill-down (township) or records (institution),
+    where the actor may open it."""
+    paths = (
+        queries.get_institution_paths([r["org_code"] for r in ranking])
+        if level == definitions.INSTITUTION
+        else {}
+    )
+    for row in ranking:
+        allowed = code in DRILLABLE and _may_open(
+            actor, level, row["org_code"], paths.get(row["org_code"], "")
+        )
+        row["href"] = drill_url(code, period, level, row["org_code"]) if allowed else ""
+    return ranking
