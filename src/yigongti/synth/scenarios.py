@@ -61,6 +61,12 @@ def generate(
 
             # The evidence register of nhc-01 … nhc-03 (a few tiny documents, assessments).
             build_evidence(world)
+            if encounters:
+                from yigongti.synth.referrals import build_referrals
+
+                # Two-way referrals matched to the year of encounters, their events, follow-up
+                # tasks and referral access (synth/referrals.py).
+                build_referrals(world, seed, progress=progress)
     summary.counts = count_rows()
     return summary
 
@@ -70,6 +76,7 @@ def count_rows() -> dict[str, int]:
     from yigongti.encounters.models import Encounter, ExternalSettlement
     from yigongti.geo.models import Division
     from yigongti.organizations.models import Institution
+    from yigongti.referrals.models import Referral
     from yigongti.residents.models import Household, Resident
     from yigongti.staff.models import Practitioner
 
@@ -82,6 +89,7 @@ def count_rows() -> dict[str, int]:
         "residents": Resident.objects.count(),
         "encounters": Encounter.objects.count(),
         "external_settlements": ExternalSettlement.objects.count(),
+        "referrals": Referral.objects.count(),
     }
 
 
