@@ -54,6 +54,14 @@ def test_schema_lists_every_operation() -> None:
         ("POST", "/api/v1/residents"),
         ("GET", "/api/v1/residents/{mpi_id}"),
         ("POST", "/api/v1/residents/{mpi_id}/reveal"),
+        ("GET", "/api/v1/scheduling/schedules"),
+        ("POST", "/api/v1/scheduling/schedules"),
+        ("POST", "/api/v1/scheduling/schedules/{schedule_id}/cancel"),
+        ("POST", "/api/v1/scheduling/schedules/{schedule_id}/bookings"),
+        ("GET", "/api/v1/scheduling/bookings"),
+        ("POST", "/api/v1/scheduling/bookings/{booking_id}/cancel"),
+        ("POST", "/api/v1/scheduling/bookings/{booking_id}/attend"),
+        ("POST", "/api/v1/scheduling/bookings/{booking_id}/no-show"),
     }
 
 

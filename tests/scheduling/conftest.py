@@ -10,7 +10,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from tests.api.conftest import api_as, token_for
 from yigongti.core import clock
+
+__all__ = ["api_as", "token_for"]  # the API tests' bearer-token fixtures
 
 TZ = ZoneInfo("Asia/Shanghai")
 DAY = dt.date(2026, 3, 9)  # a Monday; public slots open 3-02 08:00, reserved 2-23 08:00

@@ -200,3 +200,117 @@ def test_beds() -> None:
     assert rules.choose_bed_pool(True, capacity, {R: 15, P: 45}) is None
     assert rules.choose_bed_pool(False, capacity, {R: 0, P: 45}) is None
     assert rules.choose_bed_pool(False, capacity, {R: 0, P: 44}) == P
+
+
+TOTAL = {R: 2, P: 4}
+
+
+@pytest.mark.parametrize(
+    ("channel", "now", "is_open", "taken", "expected"),
+    [
+        (
+            G,
+            dt.datetime(2026, 2, 1),
+            True,
+            {},
+            (
+                {R: 2, P: 4},
+                (),
+                False,
+                "号源尚未开放：基层预留号源于 02月23日 08:00 开放",
+                TIMES.reserved_opens,
+            ),
+        ),
+        (
+            U,
+            dt.datetime(2026, 2, 23, 8, 0),
+            True,
+            {},
+            (
+                {R: 2, P: 4},
+                (),
+                False,
+                "号源尚未开放：公众号源于 03月02日 08:00 开放（基层预留号源未用部分于 03月08日 08:00 转为公众号源）",
+                TIMES.public_opens,
+            ),
+        ),
+        (G, dt.datetime(2026, 2, 23, 8, 0), True, {R: 1}, ({R: 1, P: 4}, (R,), True, "", None)),
+        # the reserved pool is full and the public one not yet open to anyone
+        (
+            G,
+            dt.datetime(2026, 2, 24),
+            True,
+            {R: 2},
+            (
+                {R: 0, P: 4},
+                (R,),
+                False,
+                "可预约号源已约满；公众号源于 03月02日 08:00 开放",
+                TIMES.public_opens,
+            ),
+        ),
+        (G, dt.datetime(2026, 3, 3), True, {R: 2}, ({R: 0, P: 4}, (R, P), True, "", None)),
+        (
+            U,
+            dt.datetime(2026, 3, 3),
+            True,
+            {P: 4},
+            (
+                {R: 2, P: 0},
+                (P,),
+                False,
+                "可预约号源已约满；基层预留号源未用部分于 03月08日 08:00 转为公众号源",
+                TIMES.cutoff,
+            ),
+        ),
+        (U, dt.datetime(2026, 3, 8, 8), True, {P: 4}, ({R: 2, P: 0}, (R, P), True, "", None)),
+        (
+            G,
+            STARTS,
+            True,
+            {},
+            ({R: 2, P: 4}, (), False, "该时段已开始或已结束，不能再预约", None),
+        ),
+        (G, dt.datetime(2026, 3, 3), False, {R: 1}, ({R: 1, P: 4}, (), False, "已停诊", None)),
+        # more live bookings than slots (never by the services) shows zero, not a negative
+        (
+            U,
+            dt.datetime(2026, 3, 8, 9),
+            True,
+            {R: 2, P: 5},
+            ({R: 0, P: 0}, (R, P), False, "可预约号源已约满", None),
+        ),
+    ],
+)
+def test_availability(
+    channel: str,
+    now: dt.datetime,
+    is_open: bool,
+    taken: dict[str, int],
+    expected: tuple[object, ...],
+) -> None:
+    seen = rules.availability(channel, now, TIMES, is_open=is_open, total=TOTAL, taken=taken)
+    assert (seen.free, seen.pools, seen.can_book, seen.refusal, seen.opens_at) == expected
+
+
+@pytest.mark.parametrize(
+    ("role", "publish", "book", "hospital"),
+    [
+        ("county_admin", True, True, True),
+        ("centre_staff", True, False, False),
+        ("institution_admin", True, True, True),
+        ("doctor", False, True, True),
+        ("family_doctor", False, True, False),
+        ("village_doctor", False, True, False),
+        ("public_health", False, False, False),
+        ("pharmacist", False, False, False),
+        ("insurance_reviewer", False, False, False),
+        ("auditor", False, False, False),
+    ],
+)
+def test_roles(role: str, publish: bool, book: bool, hospital: bool) -> None:
+    assert (rules.can_publish(role), rules.can_book(role), rules.can_work_hospital_side(role)) == (
+        publish,
+        book,
+        hospital,
+    )

@@ -16,6 +16,7 @@ from yigongti.accounts.api import router as accounts_router
 from yigongti.core.api import install_error_handlers
 from yigongti.organizations.api import router as organizations_router
 from yigongti.residents.api import router as residents_router
+from yigongti.scheduling.api import router as scheduling_router
 from yigongti.staff.api import router as staff_router
 
 
@@ -32,7 +33,7 @@ api = NinjaAPI(
     urls_namespace="api",
     auth=AUTH,
     description=(
-        "机构、人员、居民主索引接口。会话认证（浏览器，修改类请求需 CSRF 令牌）"
+        "机构、人员、居民主索引、号源与预约接口。会话认证（浏览器，修改类请求需 CSRF 令牌）"
         "或 Bearer 令牌（机器客户端）。\n\n"
         "错误答复：401 `{detail}`；403 `{detail, can_break_glass}`；404 `{detail}`；"
         '422 `{detail: "提交的数据有误", errors: [{field, message}]}`。'
@@ -45,3 +46,4 @@ api.add_router("/", accounts_router)
 api.add_router("/", organizations_router)
 api.add_router("/", staff_router)
 api.add_router("/", residents_router)
+api.add_router("/", scheduling_router)

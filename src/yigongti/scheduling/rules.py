@@ -13,6 +13,7 @@ import math
 from dataclasses import dataclass
 from fractions import Fraction
 
+from yigongti.accounts.choices import Role
 from yigongti.scheduling.choices import BedStatus, BookingStatus, Channel, Pool
 
 SLOT_SHARE_KEY = "scheduling.reserved_slot_share"
@@ -31,6 +32,26 @@ PARAMETER_KEYS = (
 )
 
 MAX_SLOTS = 200  # one session of one doctor; more is a typing mistake
+
+# Who does what (pages and API check these before the services check the row's scope).
+PUBLISH_ROLES = frozenset({Role.COUNTY_ADMIN, Role.CENTRE_STAFF, Role.INSTITUTION_ADMIN})
+# The hospital's own desk: registers its patients, works the outpatient list and the beds.
+FRONT_DESK_ROLES = frozenset({Role.INSTITUTION_ADMIN, Role.DOCTOR, Role.COUNTY_ADMIN})
+# Book a slot for a resident (a care relationship or the hospital desk is checked per booking).
+BOOKING_ROLES = FRONT_DESK_ROLES | {Role.FAMILY_DOCTOR, Role.VILLAGE_DOCTOR}
+
+
+def can_publish(role: str) -> bool:
+    return role in PUBLISH_ROLES
+
+
+def can_book(role: str) -> bool:
+    return role in BOOKING_ROLES
+
+
+def can_work_hospital_side(role: str) -> bool:
+    """The outpatient worklist and the bed board (person-level rows, names masked)."""
+    return role in FRONT_DESK_ROLES
 
 
 def parse_share(value: object) -> Fraction:
@@ -128,6 +149,57 @@ def booking_refusal(channel: str, now: dt.datetime, times: ReleaseTimes) -> str:
         f"号源尚未开放：公众号源于 {times.public_opens.strftime(fmt)} 开放"
         f"（基层预留号源未用部分于 {times.cutoff.strftime(fmt)} 转为公众号源）"
     )
+
+
+@dataclass(frozen=True)
+class Availability:
+    """What a channel sees of one session now: free slots per pool, whether it may book, and
+    if not, why (Chinese) and when its first pool opens."""
+
+    free: dict[str, int]
+    pools: tuple[str, ...]  # the pools the channel may book from now, in booking order
+    can_book: bool
+    refusal: str  # "" when ``can_book``
+    opens_at: dt.datetime | None  # set when the channel's first pool opens later
+
+
+def availability(
+    channel: str,
+    now: dt.datetime,
+    times: ReleaseTimes,
+    *,
+    is_open: bool,
+    total: dict[str, int],
+    taken: dict[str, int],
+) -> Availability:
+    """Free counts per pool (``total`` minus live bookings ``taken``) and the channel's verdict."""
+    free = {pool: max(0, total.get(pool, 0) - taken.get(pool, 0)) for pool in Pool.values}
+    if not is_open:
+        return Availability(free, (), False, "已停诊", None)
+    pools = bookable_pools(channel, now, times)
+    if not pools:
+        opens = times.reserved_opens if channel == Channel.GRASSROOTS else times.public_opens
+        return Availability(
+            free,
+            (),
+            False,
+            booking_refusal(channel, now, times),
+            opens if now < opens else None,
+        )
+    if not any(free[pool] for pool in pools):
+        # Say when more slots may come: the public pool opening (grassroots), or the reserved
+        # leftovers joining the public pool at the cut-off (public channel).
+        fmt = "%m月%d日 %H:%M"
+        if Pool.PUBLIC not in pools and now < times.public_opens:
+            later = times.public_opens
+            note = f"；公众号源于 {later.strftime(fmt)} 开放"
+        elif Pool.RESERVED not in pools and free[Pool.RESERVED] and now < times.cutoff:
+            later = times.cutoff
+            note = f"；基层预留号源未用部分于 {later.strftime(fmt)} 转为公众号源"
+        else:
+            return Availability(free, pools, False, "可预约号源已约满", None)
+        return Availability(free, pools, False, "可预约号源已约满" + note, later)
+    return Availability(free, pools, True, "", None)
 
 
 # Booking life: booked → cancelled (before the slot starts) | attended | no-show (after the

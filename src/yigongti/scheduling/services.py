@@ -41,8 +41,8 @@ from yigongti.scheduling.choices import (
 from yigongti.scheduling.models import BedBooking, Booking, Schedule, Slot
 from yigongti.staff.models import Practitioner
 
-PUBLISH_ROLES = frozenset({Role.COUNTY_ADMIN, Role.CENTRE_STAFF, Role.INSTITUTION_ADMIN})
-FRONT_DESK_ROLES = frozenset({Role.INSTITUTION_ADMIN, Role.DOCTOR, Role.COUNTY_ADMIN})
+PUBLISH_ROLES = rules.PUBLISH_ROLES
+FRONT_DESK_ROLES = rules.FRONT_DESK_ROLES
 BOOKING_RESOURCE = "booking"
 BED_RESOURCE = "bed_booking"
 
@@ -234,13 +234,17 @@ def _booking_basis(actor: Actor, resident: Resident, institution: Institution) -
     """A care relationship with the resident, or the hospital's own desk registering them."""
     try:
         return check_read_access(actor, resident, today=clock.today())
-    except AccessDenied:
+    except AccessDenied as exc:
         if (
             actor.role in FRONT_DESK_ROLES
             and actor.user.institution_id == institution.pk
             and actor.scope.covers_division(resident.division_code)
         ):
             return AccessBasis.DATA_ENTRY
+        if exc.can_break_glass:  # a booking never breaks the glass: no purpose to offer
+            raise AccessDenied(
+                "您与该居民没有诊疗、签约、转诊或公共卫生服务关系，不能为其预约"
+            ) from None
         raise
 
 
@@ -255,7 +259,33 @@ def do_book_slot(
 ) -> Booking:
     """Book the first free slot of the pools the actor's channel may use now (a grassroots
     booker takes a reserved slot first). Refused in Chinese when the session is closed, not yet
-    open to this channel, full, or the resident already holds a slot in it."""
+    open to this channel, full, or the resident already holds a slot in it. A refusal for want
+    of a care relationship is audited (``denied``), like a refused read of the record."""
+    try:
+        return _book_slot(
+            actor, schedule_id, resident, note=note, fee_waived=fee_waived, priority=priority
+        )
+    except AccessDenied as exc:
+        do_record_audit(
+            actor.audit_context(),
+            action=AuditAction.DENIED,
+            resource_type=BOOKING_RESOURCE,
+            resource_id=f"schedule:{schedule_id}",
+            subject_resident_id=resident.pk,
+            detail={"reason": exc.reason},
+        )
+        raise
+
+
+def _book_slot(
+    actor: Actor,
+    schedule_id: int,
+    resident: Resident,
+    *,
+    note: str,
+    fee_waived: bool,
+    priority: bool,
+) -> Booking:
     channel = channel_of(actor)
     now = clock.now()
     with transaction.atomic():

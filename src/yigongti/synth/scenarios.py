@@ -5,6 +5,7 @@ Every scenario is deterministic by seed: the same seed gives the same rows, byte
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -12,7 +13,7 @@ from django.db import transaction
 
 from yigongti.core import clock
 from yigongti.core.services import do_load_default_parameters
-from yigongti.synth.personas import AS_OF_TIME, PersonaWorld, build_personas
+from yigongti.synth.personas import AS_OF, AS_OF_TIME, PersonaWorld, build_personas
 
 SCENARIOS = ("tiny", "demo", "county")
 
@@ -61,6 +62,10 @@ def generate(
 
             # The evidence register of nhc-01 … nhc-03 (a few tiny documents, assessments).
             build_evidence(world)
+            from yigongti.synth.scheduling import build_schedules
+
+            # The lead hospital's sessions for the two weeks after AS_OF, bookings, bed holds.
+            build_schedules(start=AS_OF + dt.timedelta(days=1), seed=seed)
             if encounters:
                 from yigongti.synth.referrals import build_referrals
 
@@ -78,6 +83,7 @@ def count_rows() -> dict[str, int]:
     from yigongti.organizations.models import Institution
     from yigongti.referrals.models import Referral
     from yigongti.residents.models import Household, Resident
+    from yigongti.scheduling.models import Booking, Schedule
     from yigongti.staff.models import Practitioner
 
     return {
@@ -89,6 +95,8 @@ def count_rows() -> dict[str, int]:
         "residents": Resident.objects.count(),
         "encounters": Encounter.objects.count(),
         "external_settlements": ExternalSettlement.objects.count(),
+        "schedules": Schedule.objects.count(),
+        "bookings": Booking.objects.count(),
         "referrals": Referral.objects.count(),
     }
 

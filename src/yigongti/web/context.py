@@ -12,6 +12,7 @@ from yigongti.accounts import rules as access
 from yigongti.accounts.choices import Role
 from yigongti.accounts.queries import Actor, list_roles
 from yigongti.indicators import rules as indicator_rules
+from yigongti.scheduling import rules as scheduling_rules
 
 PLATFORM_NAME = "医共体一体化管理平台"
 
@@ -53,6 +54,16 @@ _NAV: tuple[tuple[str, str, str, Any], ...] = (
             | {Role.COUNTY_ADMIN, Role.CENTRE_STAFF, Role.INSTITUTION_ADMIN}
         ),
     ),
+    ("号源与床位", "号源预约", "scheduling:slots", scheduling_rules.can_book),
+    ("号源与床位", "我的预约", "scheduling:my_bookings", scheduling_rules.can_book),
+    (
+        "号源与床位",
+        "门诊预约工作单",
+        "scheduling:worklist",
+        scheduling_rules.can_work_hospital_side,
+    ),
+    ("号源与床位", "床位看板", "scheduling:beds", scheduling_rules.can_work_hospital_side),
+    ("号源与床位", "排班管理", "scheduling:manage", scheduling_rules.can_publish),
     (
         "数据管理",
         "数据导入",

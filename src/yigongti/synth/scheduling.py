@@ -1,0 +1,259 @@
+"""The lead hospital's outpatient schedules, some bookings and bed holds (issue #6 item 8).
+
+Two weeks of sessions from a start day are published through ``scheduling.services`` by the
+county administrator persona, exactly as the 排班管理 page does, so the pools follow the policy
+parameters in force; then the grassroots personas (the family doctor, the two township doctors)
+book residents they have a care relationship with into the reserved pool, the hospital's desk
+(the cardiologist persona) books the public pool where it is open, and a few ward beds are held.
+
+Deterministic: one ``numpy.random.Generator(PCG64(seed))``, rows read in a fixed order, and the
+clock is whatever the caller fixed (the generator's ``AS_OF_TIME``). Idempotent: a session that
+already exists (department, day, session) is not published again and gets no new bookings, so
+``yigongti demoschedules`` can roll the demo forward to the real today every time it starts.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+
+import numpy as np
+from django.db.models import Q
+
+from yigongti.accounts.models import User
+from yigongti.accounts.queries import Actor, get_actor
+from yigongti.core import clock
+from yigongti.core.errors import AccessDenied, DomainError
+from yigongti.organizations.choices import TreeLink
+from yigongti.organizations.models import Institution
+from yigongti.residents.models import CareRelationship, Resident
+from yigongti.scheduling.choices import BedStatus, Session
+from yigongti.scheduling.models import BedBooking, Schedule
+from yigongti.scheduling.services import (
+    ScheduleInput,
+    do_book_slot,
+    do_hold_bed,
+    do_move_bed,
+    do_publish_schedule,
+)
+from yigongti.staff.choices import Profession, TitleGrade
+from yigongti.staff.models import Practitioner
+from yigongti.synth.personas import MEDCOM_CODE
+
+DAYS = 14
+# (session, start, end, slots): a morning of 20 and an afternoon of 15 ten-minute slots.
+SESSIONS = (
+    (Session.MORNING, dt.time(8, 0), dt.time(11, 20), 20),
+    (Session.AFTERNOON, dt.time(14, 30), dt.time(17, 0), 15),
+)
+WEEKDAY_DEPARTMENTS = ("NEI", "XNK", "WAI", "FUC", "ERK", "QKY")  # 急诊科 takes no bookings
+WEEKEND_DEPARTMENTS = ("NEI", "ERK")  # Saturday and Sunday mornings only
+# Registration fee by the doctor's title [I]: county 普通号 about ¥8, 副主任/主任医师 ¥15/¥20.
+FEES: dict[str, Decimal] = {
+    TitleGrade.SENIOR: Decimal("20.00"),
+    TitleGrade.ASSOCIATE_SENIOR: Decimal("15.00"),
+}
+DEFAULT_FEE = Decimal("8.00")
+GRASSROOTS_BOOKERS = ("wangys", "zhaom", "chenli")  # family doctor, two township doctors
+DESK = "lixy"  # the lead hospital's cardiologist registering patients (public channel)
+PUBLISHER = "admin"
+
+
+@dataclass
+class ScheduleSummary:
+    schedules: int = 0
+    slots: int = 0
+    bookings: int = 0
+    refused: int = 0
+    beds: int = 0
+
+
+def _lead_hospital() -> Institution | None:
+    return Institution.objects.filter(medcom__code=MEDCOM_CODE, tree_link=TreeLink.ROOT).first()
+
+
+def _actor(username: str) -> Actor | None:
+    user = User.objects.filter(username=username, is_active=True).first()
+    return get_actor(user, channel="cli") if user else None
+
+
+def _candidates(actor: Actor, today: dt.date, limit: int) -> list[Resident]:
+    """Residents the booker's institution may act for today (a care relationship), in id
+    order: the pool the grassroots bookings draw from."""
+    user = actor.user
+    if user.institution_id is None:
+        return []
+    ids = (
+        CareRelationship.objects.filter(institution_id=user.institution_id, valid_from__lte=today)
+        .filter(Q(valid_to__isnull=True) | Q(valid_to__gte=today))
+        .filter(Q(practitioner__isnull=True) | Q(practitioner_id=user.practitioner_id))
+        .values_list("resident_id", flat=True)
+        .distinct()
+        .order_by("resident_id")[:limit]
+    )
+    return list(Resident.objects.filter(pk__in=list(ids), merged_into__isnull=True).order_by("pk"))
+
+
+def _doctors(lead: Institution) -> dict[str, list[Practitioner]]:
+    by_code: dict[str, list[Practitioner]] = {}
+    for doctor in (
+        Practitioner.objects.filter(
+            employer=lead, profession=Profession.PHYSICIAN, is_active=True, department__isnull=False
+        )
+        .select_related("department")
+        .order_by("code")
+    ):
+        assert doctor.department is not None
+        by_code.setdefault(doctor.department.code, []).append(doctor)
+    return by_code
+
+
+def build_schedules(*, start: dt.date, seed: int, days: int = DAYS) -> ScheduleSummary:
+    """Publish ``days`` days of the lead hospital's sessions from ``start`` and book into them
+    (the caller fixes the clock and owns the transaction)."""
+    summary = ScheduleSummary()
+    lead = _lead_hospital()
+    publisher = _actor(PUBLISHER)
+    if lead is None or publisher is None:
+        return summary
+    rng = np.random.Generator(np.random.PCG64(seed))
+    departments = {d.code: d for d in lead.departments.all()}
+    doctors = _doctors(lead)
+    existing = set(
+        Schedule.objects.filter(institution=lead, day__gte=start).values_list(
+            "department__code", "day", "session"
+        )
+    )
+    published: list[Schedule] = []
+    for offset in range(days):
+        day = start + dt.timedelta(days=offset)
+        weekend = day.weekday() >= 5
+        for index, (session, begin, end, slots) in enumerate(SESSIONS):
+            if weekend and session != Session.MORNING:
+                continue
+            for code in WEEKEND_DEPARTMENTS if weekend else WEEKDAY_DEPARTMENTS:
+                if code not in departments or (code, day, session) in existing:
+                    continue
+                pool = doctors.get(code, [])
+                doctor = pool[(offset * 2 + index) % len(pool)] if pool else None
+                fee = FEES.get(doctor.title_grade, DEFAULT_FEE) if doctor else DEFAULT_FEE
+                try:
+                    schedule = do_publish_schedule(
+                        publisher,
+                        ScheduleInput(
+                            department_id=departments[code].pk,
+                            day=day,
+                            session=session,
+                            start=begin,
+                            end=end,
+                            slot_count=slots,
+                            fee=fee,
+                            doctor_id=doctor.pk if doctor else None,
+                        ),
+                    )
+                except (DomainError, AccessDenied):
+                    continue  # a day already past for this clock
+                published.append(schedule)
+                summary.slots += slots
+    summary.schedules = len(published)
+    if published:
+        _book(published, rng, summary)
+        _hold_beds(lead, published[0].day, rng, summary)
+    return summary
+
+
+def _book(published: list[Schedule], rng: np.random.Generator, summary: ScheduleSummary) -> None:
+    today = clock.today()
+    bookers = [a for a in (_actor(u) for u in GRASSROOTS_BOOKERS) if a is not None]
+    desk = _actor(DESK)
+    pools = {a.user.username: _candidates(a, today, 400) for a in bookers}
+    used: dict[str, int] = dict.fromkeys(pools, 0)
+    county = list(
+        Resident.objects.filter(merged_into__isnull=True)
+        .order_by("pk")
+        .values_list("pk", flat=True)[:5000]
+    )
+
+    def attempt(
+        actor: Actor, schedule: Schedule, resident: Resident, *, green: bool = False
+    ) -> None:
+        try:
+            do_book_slot(actor, schedule.pk, resident, fee_waived=green, priority=green)
+            summary.bookings += 1
+        except (DomainError, AccessDenied):
+            summary.refused += 1
+
+    # 张德福 (the elderly persona) up-referred by his family doctor: green channel (一免三优先).
+    zhang = Resident.objects.filter(id_number="439901195103150033").first()
+    family = next((a for a in bookers if a.user.username == "wangys"), None)
+    cardiology = [s for s in published if s.department.code == "XNK"]
+    if zhang and family and cardiology:
+        attempt(family, cardiology[0], zhang, green=True)
+    for schedule in published:
+        nearness = 1 - (schedule.day - published[0].day).days / (DAYS + 1)
+        for actor in bookers:
+            people = pools[actor.user.username]
+            share = float(rng.uniform(0.05, 0.35)) * nearness
+            for _ in range(round(schedule.reserved_count * share)):
+                if used[actor.user.username] >= len(people):
+                    break
+                attempt(actor, schedule, people[used[actor.user.username]])
+                used[actor.user.username] += 1
+        if desk is not None and county and schedule.public_opens_at <= clock.now():
+            public = schedule.slot_count - schedule.reserved_count
+            for _ in range(round(public * float(rng.uniform(0.2, 0.7)) * nearness)):
+                pk = county[int(rng.integers(0, len(county)))]
+                resident = Resident.objects.get(pk=pk)
+                attempt(desk, schedule, resident)
+
+
+def _hold_beds(
+    lead: Institution, first_day: dt.date, rng: np.random.Generator, summary: ScheduleSummary
+) -> None:
+    """A few holds on the cardiology and internal-medicine wards: up-referrals from the township
+    doctors into the reserved beds, the desk's own patients into public beds; some admitted."""
+    desk = _actor(DESK)
+    active = BedBooking.objects.filter(
+        department__institution=lead, status__in=(BedStatus.HELD, BedStatus.ADMITTED)
+    )
+    if desk is None or active.exists():
+        return  # once: a later roll-forward leaves the board as the hospital left it
+    today = clock.today()
+    for ward_code, count in (("XNK", 6), ("NEI", 8)):
+        ward = lead.departments.filter(code=ward_code, beds__gt=0).first()
+        if ward is None:
+            continue
+        for actor in [a for a in (_actor(u) for u in GRASSROOTS_BOOKERS[1:]) if a is not None]:
+            for resident in _candidates(actor, today, 400)[-2:]:
+                try:
+                    do_hold_bed(
+                        actor,
+                        ward.pk,
+                        resident,
+                        expected_on=first_day + dt.timedelta(days=int(rng.integers(0, 3))),
+                        up_referral=True,
+                    )
+                    summary.beds += 1
+                except (DomainError, AccessDenied):
+                    continue
+        people = list(
+            Resident.objects.filter(merged_into__isnull=True)
+            .order_by("-pk")
+            .values_list("pk", flat=True)[: count * 3]
+        )
+        for index, pk in enumerate(people[::3]):
+            resident = Resident.objects.get(pk=pk)
+            try:
+                bed = do_hold_bed(
+                    desk,
+                    ward.pk,
+                    resident,
+                    expected_on=first_day + dt.timedelta(days=int(rng.integers(0, 5))),
+                    up_referral=False,
+                )
+            except (DomainError, AccessDenied):
+                continue
+            summary.beds += 1
+            if index % 2 == 0:
+                do_move_bed(desk, bed.pk, BedStatus.ADMITTED)
