@@ -62,6 +62,10 @@ def test_schema_lists_every_operation() -> None:
         ("POST", "/api/v1/scheduling/bookings/{booking_id}/cancel"),
         ("POST", "/api/v1/scheduling/bookings/{booking_id}/attend"),
         ("POST", "/api/v1/scheduling/bookings/{booking_id}/no-show"),
+        ("GET", "/api/v1/referrals"),
+        ("POST", "/api/v1/referrals"),
+        ("GET", "/api/v1/referrals/{referral_id}"),
+        ("POST", "/api/v1/referrals/{referral_id}/{action}"),
     }
 
 

@@ -15,6 +15,7 @@ from yigongti.accounts.api import AUTH
 from yigongti.accounts.api import router as accounts_router
 from yigongti.core.api import install_error_handlers
 from yigongti.organizations.api import router as organizations_router
+from yigongti.referrals.api import router as referrals_router
 from yigongti.residents.api import router as residents_router
 from yigongti.scheduling.api import router as scheduling_router
 from yigongti.staff.api import router as staff_router
@@ -46,4 +47,5 @@ api.add_router("/", accounts_router)
 api.add_router("/", organizations_router)
 api.add_router("/", staff_router)
 api.add_router("/", residents_router)
+api.add_router("/", referrals_router)
 api.add_router("/", scheduling_router)
