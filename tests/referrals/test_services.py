@@ -289,3 +289,26 @@ def test_cli_expire(world: Any, actor_for: Any, frozen: Any, capsys: Any) -> Non
     assert capsys.readouterr().out.strip() == f"已超时 1 张，未到诊 0 张：{up.number}"
     call_command("referrals", "expire")
     assert capsys.readouterr().out.strip() == "已超时 0 张，未到诊 0 张"
+
+
+def test_a_plain_down_referral_gives_the_receiver_a_task(
+    world: Any, actor_for: Any, frozen: Any
+) -> None:
+    frozen(at(2, 24, 9))
+    treating(world, "lead")
+    down = services.do_create_referral(
+        actor_for("cardiologist"),
+        up_input(
+            world,
+            direction=Direction.DOWN,
+            to_institution_id=world.institutions["thc_hekou"].pk,
+            to_department_id=None,
+            rehab_plan="继续降压治疗，每周随访",
+        ),
+    )
+    task = FollowUpTask.objects.get(referral=down)
+    assert (task.kind, task.institution, task.due_on) == (
+        TaskKind.AFTER_DOWN,
+        world.institutions["thc_hekou"],
+        dt.date(2026, 3, 3),
+    )

@@ -340,6 +340,15 @@ def _submit(actor: Actor, referral: Referral, data: ReferralInput | None) -> Non
             kind=TaskKind.AFTER_UP,
             due_on=rules.follow_up_due(today, int(_param(rules.FOLLOW_UP_UP_DAYS_KEY))),
         )
+    elif referral.direction == Direction.DOWN and referral.to_institution is not None:
+        # The receiving grassroots institution sees the patient within the policy's days.
+        FollowUpTask.objects.create(
+            referral=referral,
+            resident=referral.resident,
+            institution=referral.to_institution,
+            kind=TaskKind.AFTER_DOWN,
+            due_on=rules.follow_up_due(today, int(_param(rules.FOLLOW_UP_DOWN_DAYS_KEY))),
+        )
     referral.save()
     if referral.urgency == Urgency.EMERGENCY:  # accepted on submission, phone first
         _move(actor, referral, Status.ACCEPTED, rules.SYSTEM, note="急危重症：提交即接收")
@@ -569,14 +578,6 @@ def do_return_down(
         down.findings = findings or up.findings
         down.inpatient_number = up.inpatient_number
         down.save(update_fields=["parent", "result_diagnosis", "findings", "inpatient_number"])
-        assert down.to_institution is not None
-        FollowUpTask.objects.create(
-            referral=down,
-            resident=down.resident,
-            institution=down.to_institution,
-            kind=TaskKind.AFTER_DOWN,
-            due_on=rules.follow_up_due(clock.today(), int(_param(rules.FOLLOW_UP_DOWN_DAYS_KEY))),
-        )
     return down
 
 
