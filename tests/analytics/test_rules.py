@@ -57,3 +57,40 @@ def test_a_second_plan_after_writing_does_nothing(current: dict[str, str]) -> No
 def test_data_until() -> None:
     assert rules.data_until(["2024-12", "2025-03", rules.WHOLE]) == "2025-03"
     assert rules.data_until([]) == ""
+
+
+@pytest.mark.parametrize(
+    ("master", "valid", "local"),
+    [
+        ("local", True, True),
+        ("local[2]", True, True),
+        ("local[*]", True, True),
+        ("local[4,3]", True, True),
+        ("spark://10.0.0.5:7077", True, False),
+        ("yarn", True, False),
+        ("k8s://https://k8s.example.cn:6443", True, False),
+        ("local[two]", False, True),
+        ("local[]", False, True),
+        ("spark://", False, False),
+        ("http://x:7077", False, False),
+        ("sc://localhost", False, False),  # Spark Connect: not the classic PySpark driver
+        ("", False, False),
+    ],
+)
+def test_spark_masters(master: str, valid: bool, local: bool) -> None:
+    assert rules.is_spark_master(master) is valid
+    assert rules.is_local_master(master) is local
+
+
+@pytest.mark.parametrize(
+    ("output", "major"),
+    [
+        ('openjdk version "17.0.15" 2025-04-15\nOpenJDK Runtime Environment', 17),
+        ('openjdk version "21" 2023-09-19', 21),
+        ('java version "1.8.0_402"', 8),
+        ('openjdk version "11.0.2" 2019-01-15', 11),
+        ("bash: java: command not found", None),
+    ],
+)
+def test_java_major(output: str, major: int | None) -> None:
+    assert rules.java_major(output) == major

@@ -23,6 +23,14 @@ def test_demo_needs_no_variables() -> None:
     )
     assert settings.debug is False
     assert settings.sqlite_path.name == "yigongti.sqlite3"
+    assert settings.spark_master == "local[2]"
+
+
+@pytest.mark.parametrize(
+    "master", ["local", "local[*]", "local[4,2]", "spark://10.0.0.5:7077", "yarn"]
+)
+def test_spark_master_accepts_local_mode_and_cluster_urls(master: str) -> None:
+    assert load({"YIGONGTI_SPARK_MASTER": master}).spark_master == master
 
 
 def test_production_with_everything() -> None:
@@ -53,6 +61,11 @@ def test_production_with_everything() -> None:
             "只支持 sqlite:// 或 postgresql://，当前为“mysql”",
         ),
         ({"YIGONGTI_DEBUG": "maybe"}, "环境变量 YIGONGTI_DEBUG 的值“maybe”无效"),
+        ({"YIGONGTI_SPARK_MASTER": "local[two]"}, "YIGONGTI_SPARK_MASTER 的值“local[two]”无效"),
+        (
+            {"YIGONGTI_SPARK_MASTER": "http://x:7077"},
+            "YIGONGTI_SPARK_MASTER 的值“http://x:7077”无效",
+        ),
         (
             {
                 "YIGONGTI_PROFILE": "production",

@@ -6,6 +6,7 @@ No ORM, no clock, no files: the services pass in what they read.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -55,3 +56,28 @@ def data_until(keys: Iterable[str]) -> str:
     """The last month with data, ``2025-12``, or ``""``."""
     months = [k for k in keys if k != WHOLE]
     return max(months) if months else ""
+
+
+# The Spark engine (analytics/spark.py). Master URLs: local mode (local, local[4], local[*],
+# local[4,2] with task retries) or a cluster manager (spark://host:port, yarn, k8s://…, mesos://…).
+SPARK_MASTER = re.compile(r"local(\[(\d+|\*)(,\d+)?\])?|(spark|k8s|mesos)://\S+|yarn")
+
+
+def is_spark_master(text: str) -> bool:
+    return SPARK_MASTER.fullmatch(text) is not None
+
+
+def is_local_master(text: str) -> bool:
+    return text == "local" or text.startswith("local[")
+
+
+def java_major(version_text: str) -> int | None:
+    """The major version in ``java -version`` output: ``"17.0.15"`` → 17, ``"1.8.0_402"`` → 8,
+    ``None`` when there is none."""
+    found = re.search(r'version "(\d+)(?:\.(\d+))?', version_text)
+    if found is None:
+        return None
+    major = int(found.group(1))
+    if major == 1 and found.group(2):
+        return int(found.group(2))
+    return major

@@ -12,6 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from yigongti.analytics.rules import is_spark_master
+
 PROFILES = ("demo", "test", "production")
 DEMO_SECRET_KEY = "demo-insecure-key-do-not-use-in-production-3f9a1c"  # noqa: S105
 
@@ -57,6 +59,7 @@ class Settings:
     login_failure_limit: int = 5
     login_lockout_minutes: int = 15
     secure_cookies: bool = False
+    spark_master: str = "local[2]"  # the Spark engine's master (local mode or a cluster URL)
 
     @property
     def is_production(self) -> bool:
@@ -133,4 +136,13 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
     secure = get("SECURE_COOKIES")
     if secure is not None:
         kwargs["secure_cookies"] = _bool("YIGONGTI_SECURE_COOKIES", secure)
+    master = get("SPARK_MASTER")
+    if master:
+        if not is_spark_master(master):
+            raise SettingsError(
+                f"环境变量 YIGONGTI_SPARK_MASTER 的值“{master}”无效：应为 local[N] 或 "
+                "spark://主机:端口 等集群地址 (YIGONGTI_SPARK_MASTER must be local[N] or a "
+                "cluster URL such as spark://host:7077)"
+            )
+        kwargs["spark_master"] = master
     return Settings(**kwargs)  # type: ignore[arg-type]

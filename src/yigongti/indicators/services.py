@@ -8,6 +8,7 @@ value ("—" on the dashboard).
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import zipfile
@@ -46,7 +47,7 @@ from yigongti.indicators.models import (
 from yigongti.organizations.choices import GRASSROOTS_TYPES
 from yigongti.organizations.models import Institution, Medcom
 
-ENGINES = ("duckdb",)
+ENGINES = ("duckdb", "spark")  # spark: the optional extra, yigongti[spark] (analytics/spark.py)
 Progress = Callable[[str, int, int], None]
 
 
@@ -192,7 +193,54 @@ def _open_duckdb(root: Path, place: pa.Table, homes: pa.Table) -> Session:
     return Session(tables, con.to_pyarrow, con.disconnect)
 
 
-OPENERS: dict[str, Callable[[Path, pa.Table, pa.Table], Session]] = {"duckdb": _open_duckdb}
+# definitions.Tables field → snapshot table (analytics/services.py TABLES); ``places`` and
+# ``homes`` are built from the dimensions, and any other field reads the snapshot table of its
+# own name, so a table added to both needs no change in the Spark opener.
+SNAPSHOT_TABLES = {"settlements": "external_settlements"}
+
+
+def _open_spark(root: Path, place: pa.Table, homes: pa.Table) -> Session:
+    """The same expressions on Spark (PySpark, through Ibis): the snapshot's Parquet read by
+    Spark, ``places``/``homes`` sent as Arrow, each registered as a temporary view. Reuses the
+    active Spark session (the CLI's ``--spark-master``, a test's) or starts one on
+    ``settings.SPARK_MASTER`` and stops it on close."""
+    from yigongti.analytics import spark
+
+    session, created = spark.get_session()
+    con = ibis.pyspark.connect(session)
+    views: list[str] = []
+    built = {"places": place, "homes": homes}
+
+    def view(name: str) -> Any:
+        frame = (
+            spark.from_arrow(session, built[name])
+            if name in built
+            else spark.read_table(session, root, SNAPSHOT_TABLES.get(name, name))
+        )
+        views.append(ibis.util.gen_name(f"yigongti_{name}"))
+        frame.createOrReplaceTempView(views[-1])
+        return con.table(views[-1])
+
+    def close() -> None:
+        for name in views:
+            session.catalog.dropTempView(name)
+        if created:
+            session.stop()
+
+    try:
+        tables = definitions.Tables(
+            **{f.name: view(f.name) for f in dataclasses.fields(definitions.Tables)}
+        )
+    except BaseException:
+        close()
+        raise
+    return Session(tables, con.to_pyarrow, close)
+
+
+OPENERS: dict[str, Callable[[Path, pa.Table, pa.Table], Session]] = {
+    "duckdb": _open_duckdb,
+    "spark": _open_spark,
+}
 
 
 def parse_periods(period_text: str, *, breakdown: bool = False) -> list[rules.Period]:

@@ -34,8 +34,10 @@ def generate(
     *,
     encounters: bool = True,
     encounter_years: int = 1,
+    residents: int | None = None,
 ) -> GenerateSummary:
-    """Build a scenario; ``encounters=False`` skips the year(s) of encounters and settlements."""
+    """Build a scenario; ``encounters=False`` skips the year(s) of encounters and settlements;
+    ``residents`` cuts the population to that size (tests: the same pipeline, smaller)."""
     if scenario not in SCENARIOS:
         raise ValueError(f"未知场景“{scenario}”，可选：{'、'.join(SCENARIOS)}")
     # A fixed clock: every timestamp (records, audit events) is the scenario's as-of time, so
@@ -47,7 +49,9 @@ def generate(
         if scenario != "tiny":
             from yigongti.synth.population import build_population
 
-            build_population(world, scenario=scenario, seed=seed, progress=progress)
+            build_population(
+                world, scenario=scenario, seed=seed, progress=progress, residents=residents
+            )
             if encounters:
                 from yigongti.synth.encounters import build_encounters
 
@@ -95,9 +99,9 @@ def count_rows() -> dict[str, int]:
         "residents": Resident.objects.count(),
         "encounters": Encounter.objects.count(),
         "external_settlements": ExternalSettlement.objects.count(),
+        "referrals": Referral.objects.count(),
         "schedules": Schedule.objects.count(),
         "bookings": Booking.objects.count(),
-        "referrals": Referral.objects.count(),
     }
 
 

@@ -1,10 +1,12 @@
-"""``yigongti indicators compute --period 2025|2025-Q3|2025-07 [--engine duckdb]`` and
+"""``yigongti indicators compute --period 2025|2025-Q3|2025-07 [--engine duckdb|spark]
+[--spark-master URL]`` and
 ``yigongti indicators export --period P --format csv|xlsx [--out FILE]`` and
 ``yigongti indicators report --year 2025 --format xlsx|pdf [--out FILE]`` (the annual report)."""
 
 from __future__ import annotations
 
 import csv
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +20,15 @@ from yigongti.indicators.queries import EXPORT_COLUMNS, has_results, list_export
 from yigongti.indicators.services import ENGINES, do_compute
 
 
+def _engine_session(options: dict[str, Any]) -> AbstractContextManager[Any]:
+    """The Spark session for ``--engine spark`` (on ``--spark-master``), stopped at the end."""
+    if options["engine"] != "spark":
+        return nullcontext()
+    from yigongti.analytics import spark
+
+    return spark.running(options["spark_master"])
+
+
 class Command(BaseCommand):
     help = "计算监测指标（读取分析快照）。Compute the indicators of a period from the snapshot."
 
@@ -26,6 +37,11 @@ class Command(BaseCommand):
         compute = sub.add_parser("compute", help="计算一个统计期的全部指标")
         compute.add_argument("--period", required=True, help="统计期：2025、2025-Q3 或 2025-07")
         compute.add_argument("--engine", default="duckdb", choices=ENGINES, help="计算引擎")
+        compute.add_argument(
+            "--spark-master",
+            help="Spark 地址：local[N] 或集群地址 spark://主机:端口（默认 YIGONGTI_SPARK_MASTER，"
+            "即 local[2]）",
+        )
         compute.add_argument(
             "--breakdown", action="store_true", help="年度统计期同时计算各季度和各月（趋势图用）"
         )
@@ -55,8 +71,11 @@ class Command(BaseCommand):
         if options["if_missing"] and has_results(options["period"]):
             self.stdout.write(f"统计期 {options['period']} 已有当前快照的结果，跳过")
             return
+        if options["spark_master"] and options["engine"] != "spark":
+            raise CommandError("--spark-master 只能与 --engine spark 一起使用")
         try:
-            with stage_progress() as progress:
+            # Spark starts (and is checked: the extra installed, Java 17) before the progress bar.
+            with _engine_session(options), stage_progress() as progress:
                 result = do_compute(
                     options["period"],
                     engine=options["engine"],
@@ -69,7 +88,7 @@ class Command(BaseCommand):
             ) from None
         self.stdout.write(
             f"统计期 {result.period}：{len(result.indicators)} 项指标，{result.results} 条结果"
-            f"（快照 {result.snapshot_id}）"
+            f"（快照 {result.snapshot_id}，引擎 {options['engine']}）"
         )
 
     def _export(self, options: dict[str, Any]) -> None:
