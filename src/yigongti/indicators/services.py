@@ -12,13 +12,14 @@ import dataclasses
 import datetime as dt
 import hashlib
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import ibis
+import ibis.expr.operations as ops
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
@@ -290,6 +291,8 @@ def evaluate(
     memo: dict[tuple[str, str], Sums] = {}
     try:
         for p_index, each in enumerate(periods):
+            shared = _levels_shared(session, [i for i in computed if i.measure is not None], each)
+            memo.update({(code, each.code): sums for code, sums in shared.items()})
             for n, indicator in enumerate(computed, start=1):
                 for level, org, category, numerator, denominator in _sums(
                     session, indicator, each, memo
@@ -404,14 +407,20 @@ def _levels(
 ) -> list[tuple[str, Any, str, Decimal, Decimal]]:
     """``(level, org id, category, numerator, denominator)`` for each level the indicator rolls
     up to: the total (category ``""``) and, for a broken-down indicator, each category. One
-    query per indicator at the finest grain; the levels are summed up here, exactly."""
+    query for this indicator at the finest grain; the levels are summed up here, exactly."""
     assert indicator.measure is not None
     measure = indicator.measure(session.tables, period)
     grouped = measure.group_by(GRAIN).aggregate(
         numerator=measure.numerator.sum(), denominator=measure.denominator.sum()
     )
+    return _rollup(indicator, session.run(grouped).to_pylist())
+
+
+def _rollup(indicator: definitions.Indicator, rows: Iterable[dict[str, Any]]) -> Sums:
+    """Finest-grain rows (``GRAIN`` keys, ``numerator``, ``denominator``; a grain may repeat)
+    summed up to the indicator's levels and categories, exactly, in a fixed order."""
     sums: dict[tuple[str, Any, str], list[Decimal]] = {}
-    for row in session.run(grouped).to_pylist():
+    for row in rows:
         numerator = Decimal(row["numerator"] or 0)
         denominator = Decimal(row["denominator"] or 0)
         categories = [""]
@@ -431,6 +440,153 @@ def _levels(
             sums.items(), key=lambda kv: (LEVEL_ORDER[kv[0][0]], kv[0][1], kv[0][2])
         )
     ]
+
+
+# Shared scans: measures are written one per indicator, but many read the same rows (the
+# encounters at member institutions, filtered by visit, settlement or discharge date). Each
+# measure is split into its union branches; a branch is a projection (``_shape``) over a base
+# relation under some filters. Branches over the same base and placed by the same county /
+# township / institution expressions are computed in ONE query: every distinct filter becomes a
+# boolean column that is also a group key (so each branch sums only its own rows), every
+# distinct numerator/denominator a sum, guarded by its filter. Exactly the sums of the
+# separate queries; a measure of another shape is computed alone (``_levels``).
+_PLACE_KEYS = ("county_id", "township_id", "institution_id")
+
+
+@dataclass(frozen=True)
+class _Branch:
+    indicator: definitions.Indicator
+    base: tuple[Any, ...]  # ("rel", relation) or ("chain", first, rest) of a join chain
+    filters: tuple[Any, ...]  # boolean value ops bound to the base
+    values: dict[str, Any]  # _shape's columns, bound to the base
+
+
+def _branches(op: Any) -> list[Any]:
+    """The branches of a ``union(..., distinct=False)`` (the measure itself otherwise)."""
+    if isinstance(op, ops.Union) and not op.distinct:
+        return _branches(op.left) + _branches(op.right)
+    return [op]
+
+
+def _split(indicator: definitions.Indicator, op: Any) -> _Branch | None:
+    """A branch as base, filters and projected values; ``None`` for another shape."""
+    filters: list[Any] = []
+    if isinstance(op, ops.JoinChain):  # ``_shape`` over a join: the values sit in the chain
+        base: tuple[Any, ...] = ("chain", op.first, op.rest)
+        values = dict(op.values)
+    elif isinstance(op, ops.Project):
+        rel, values = op.parent, dict(op.values)
+        while isinstance(rel, ops.Filter):  # move the filters' fields onto their parent
+            parent = rel.parent
+            onto = {ops.Field(rel, name): ops.Field(parent, name) for name in rel.schema.names}
+            values = {k: v.replace(onto, filter=ops.Value) for k, v in values.items()}
+            filters = [f.replace(onto, filter=ops.Value) for f in filters]
+            filters += list(rel.predicates)
+            rel = parent
+        base = ("rel", rel)
+    else:
+        return None
+    if not {*GRAIN, "numerator", "denominator"} <= values.keys():
+        return None
+    return _Branch(indicator, base, tuple(filters), values)
+
+
+def _levels_shared(
+    session: Session, indicators: list[definitions.Indicator], period: rules.Period
+) -> dict[str, Sums]:
+    """``_levels`` of every indicator with a measure, for one period, sharing queries."""
+    alone: list[definitions.Indicator] = []
+    groups: dict[tuple[Any, ...], list[_Branch]] = {}
+    for indicator in indicators:
+        assert indicator.measure is not None
+        split = [
+            _split(indicator, op)
+            for op in _branches(indicator.measure(session.tables, period).op())
+        ]
+        if any(b is None for b in split):
+            alone.append(indicator)
+            continue
+        for branch in split:
+            assert branch is not None
+            key = (branch.base, *(branch.values[k] for k in _PLACE_KEYS))
+            groups.setdefault(key, []).append(branch)
+    rows: dict[str, list[dict[str, Any]]] = {i.code: [] for i in indicators if i not in alone}
+    for branches in groups.values():
+        _shared_query(session, branches, rows)
+    out = {i.code: _levels(session, i, period) for i in alone}
+    for indicator in indicators:
+        if indicator not in alone:
+            out[indicator.code] = _rollup(indicator, rows[indicator.code])
+    return out
+
+
+def _shared_query(
+    session: Session, branches: list[_Branch], rows: dict[str, list[dict[str, Any]]]
+) -> None:
+    """One query for branches over the same base; appends each branch's finest-grain rows."""
+
+    def slot(items: list[Any], item: Any) -> int:
+        if item not in items:
+            items.append(item)
+        return items.index(item)
+
+    categories: list[Any] = []
+    filters: list[tuple[Any, ...]] = []
+    sums: list[tuple[Any, int]] = []  # (value op, filter slot)
+    plan = []
+    for b in branches:
+        f = slot(filters, b.filters)
+        plan.append(
+            (
+                b.indicator.code,
+                slot(categories, b.values["category"]),
+                f,
+                slot(sums, (b.values["numerator"], f)),
+                slot(sums, (b.values["denominator"], f)),
+            )
+        )
+    first = branches[0]
+    fields: dict[str, Any] = {k: first.values[k] for k in _PLACE_KEYS}
+    fields.update({f"c{j}": c for j, c in enumerate(categories)})
+    for m, preds in enumerate(filters):
+        where = ibis.and_(*(p.to_expr() for p in preds)) if preds else ibis.literal(True)
+        fields[f"f{m}"] = where.fill_null(False).op()  # a row a filter drops: null or false
+    fields.update({f"v{u}": value for u, (value, _m) in enumerate(sums)})
+    if first.base[0] == "chain":
+        table = ops.JoinChain(first.base[1], first.base[2], fields).to_expr()
+    else:
+        table = ops.Project(first.base[1], fields).to_expr()
+    flags = [table[f"f{m}"] for m in range(len(filters))]
+    if all(filters):
+        table = table.filter(ibis.or_(*flags))
+    if len(filters) > 1:  # a value is computed only on the rows of its own branch
+        table = table.mutate(
+            **{
+                f"v{u}": table[f"f{m}"].ifelse(table[f"v{u}"], ibis.null(table[f"v{u}"].type()))
+                for u, (_value, m) in enumerate(sums)
+            }
+        )
+    keys = [
+        *_PLACE_KEYS,
+        *(f"c{j}" for j in range(len(categories))),
+        *(f"f{m}" for m in range(len(filters))),
+    ]
+    grouped = table.group_by(keys).aggregate(
+        **{f"v{u}": table[f"v{u}"].sum() for u in range(len(sums))}
+    )
+    for r in session.run(grouped).to_pylist():
+        for code, j, m, numerator, denominator in plan:
+            if r[f"f{m}"]:
+                rows[code].append(
+                    {
+                        "county_id": r["county_id"],
+                        "township_id": r["township_id"],
+                        "institution_id": r["institution_id"],
+                        "category": r[f"c{j}"],
+                        "numerator": r[f"v{numerator}"],
+                        "denominator": r[f"v{denominator}"],
+                    }
+                )
 
 
 # ---------------------------------------------------------------------------
