@@ -95,13 +95,18 @@ def test_snapshot_writes_partitions_manifest_and_no_identities(
     assert result.changed
     assert result.tables["encounters"].written == ["2025-01", "2025-03"]
     assert sorted(files(tmp_path)) == [
+        "bed_bookings/part-0.parquet",  # the referral and pool tables: written whole, even empty
+        "bookings/part-0.parquet",
         "diagnoses/part-0.parquet",
         "divisions/part-0.parquet",
         "encounters/year=2025/month=1/part-0.parquet",
         "encounters/year=2025/month=3/part-0.parquet",
         "external_settlements/year=2025/month=2/part-0.parquet",
         "institutions/part-0.parquet",
+        "referrals/part-0.parquet",
         "residents/part-0.parquet",
+        "schedules/part-0.parquet",
+        "wards/part-0.parquet",
     ]
     january = pq.read_table(tmp_path / "encounters/year=2025/month=1/part-0.parquet").to_pylist()
     assert [(r["visit_date"], r["total_cost"], r["other_diagnoses"]) for r in january] == [
@@ -126,6 +131,23 @@ def test_snapshot_writes_partitions_manifest_and_no_identities(
     diagnoses = pq.read_table(tmp_path / "diagnoses/part-0.parquet").to_pylist()
     assert {"code": "I10", "chapter": "IX", "chapter_name": "循环系统疾病"} in diagnoses
     assert manifest["tables"]["diagnoses"]["rows"] == len(diagnoses) == 407  # the catalogue
+    # wards: departments with beds and ⌈beds × 1/4⌉ reserved (县人民医院 7, each 卫生院 全科)
+    wards = sorted(
+        (r["beds"], r["reserved_beds"])
+        for r in pq.read_table(tmp_path / "wards/part-0.parquet").to_pylist()
+    )
+    assert wards == [
+        (20, 5),
+        (30, 8),
+        (40, 10),
+        (50, 13),
+        (60, 15),
+        (60, 15),
+        (60, 15),
+        (120, 30),
+        (120, 30),
+    ]
+    assert pq.read_table(tmp_path / "referrals/part-0.parquet").num_rows == 0
 
 
 def test_rerun_without_new_data_changes_nothing(county: None, tmp_path: Path) -> None:

@@ -49,6 +49,7 @@ def test_county_year_2025(county: Path) -> None:
         "nhc-11",
         "nhc-12",
         *(f"op-0{n}" for n in range(1, 7)),
+        *(f"ref-0{n}" for n in range(1, 7)),
     ]
     c = county_code()
     # 07: visits E1, E2 (基层) of E1–E4 (E5 is 2024)
@@ -109,7 +110,7 @@ def test_recompute_replaces_and_refusals(county: Path) -> None:
 def test_command(county: Path, settings: Any, capsys: pytest.CaptureFixture[str]) -> None:
     settings.SNAPSHOT_ROOT = county
     call_command("indicators", "compute", "--period", "2025")
-    assert "统计期 2025：13 项指标" in capsys.readouterr().out
+    assert "统计期 2025：19 项指标" in capsys.readouterr().out
 
 
 def test_breakdown_stores_quarters_and_months(county: Path) -> None:
@@ -129,7 +130,7 @@ def test_command_if_missing_skips_when_current(
 ) -> None:
     settings.SNAPSHOT_ROOT = county
     call_command("indicators", "compute", "--period", "2025", "--if-missing")
-    assert "统计期 2025：13 项指标" in capsys.readouterr().out
+    assert "统计期 2025：19 项指标" in capsys.readouterr().out
     call_command("indicators", "compute", "--period", "2025", "--if-missing")
     assert "已有当前快照的结果，跳过" in capsys.readouterr().out
 

@@ -31,12 +31,16 @@ from yigongti.core import clock
 from yigongti.core.cli import sha256_file
 from yigongti.encounters.models import DiagnosisCode, Encounter, ExternalSettlement
 from yigongti.geo.models import Division
-from yigongti.organizations.models import Institution
+from yigongti.organizations.models import Department, Institution
+from yigongti.referrals.models import Referral
 from yigongti.residents.models import Resident
+from yigongti.scheduling.models import BedBooking, Booking, Schedule
+from yigongti.scheduling.services import PoolPolicy
 
 MANIFEST = "manifest.json"
 BATCH_ROWS = 50_000
 MONEY = pa.decimal128(12, 2)
+MOMENT = pa.timestamp("us", tz="UTC")
 Progress = Callable[[str, int, int], None]
 
 
@@ -161,6 +165,94 @@ TABLES: tuple[TableSpec, ...] = (
         ),
     ),
 )
+
+
+def _wards() -> models.QuerySet[Any]:
+    """Departments with beds and their reserved beds under the bed-pool share in force today:
+    ⌈beds × share⌉ in integer arithmetic, as scheduling.rules.reserved_count."""
+    share = PoolPolicy.on(clock.today()).bed_share
+    num, den = share.numerator, share.denominator
+    return Department.objects.filter(beds__gt=0).annotate(
+        reserved_beds=(models.F("beds") * num + den - 1) / den
+    )
+
+
+def _has_items(value: Any) -> bool:
+    return bool(value)
+
+
+# Two-way referral and the slot and bed pools (issue #6): small tables, written whole.
+REFERRAL_TABLES: tuple[TableSpec, ...] = (
+    TableSpec(
+        "referrals",
+        lambda: Referral.objects.all(),
+        (
+            ("id", "referral_id", pa.int64()),
+            ("direction", "direction", pa.string()),
+            ("urgency", "urgency", pa.string()),
+            ("status", "status", pa.string()),
+            ("resident_id", "resident_id", pa.int64()),
+            ("from_institution_id", "from_institution_id", pa.int64()),
+            ("to_institution_id", "to_institution_id", pa.int64()),
+            ("parent_id", "parent_id", pa.int64()),
+            ("green_channel", "green_channel", pa.bool_()),
+            ("submitted_at", "submitted_at", MOMENT),
+            ("accepted_at", "accepted_at", MOMENT),
+            ("completed_at", "completed_at", MOMENT),
+            ("closed_at", "closed_at", MOMENT),
+        ),
+        convert={"green_channel": _has_items},
+    ),
+    TableSpec(
+        "schedules",
+        lambda: Schedule.objects.all(),
+        (
+            ("id", "schedule_id", pa.int64()),
+            ("institution_id", "institution_id", pa.int64()),
+            ("department_id", "department_id", pa.int64()),
+            ("day", "day", pa.date32()),
+            ("slot_count", "slot_count", pa.int64()),
+            ("reserved_count", "reserved_count", pa.int64()),
+            ("status", "status", pa.string()),
+        ),
+    ),
+    TableSpec(
+        "bookings",
+        lambda: Booking.objects.all(),
+        (
+            ("id", "booking_id", pa.int64()),
+            ("schedule_id", "schedule_id", pa.int64()),
+            ("pool", "pool", pa.string()),
+            ("channel", "channel", pa.string()),
+            ("status", "status", pa.string()),
+            ("booked_at", "booked_at", MOMENT),
+        ),
+    ),
+    TableSpec(
+        "bed_bookings",
+        lambda: BedBooking.objects.all(),
+        (
+            ("id", "bed_booking_id", pa.int64()),
+            ("department_id", "department_id", pa.int64()),
+            ("pool", "pool", pa.string()),
+            ("up_referral", "up_referral", pa.bool_()),
+            ("status", "status", pa.string()),
+            ("admitted_at", "admitted_at", MOMENT),
+            ("closed_at", "closed_at", MOMENT),
+        ),
+    ),
+    TableSpec(
+        "wards",
+        _wards,
+        (
+            ("id", "department_id", pa.int64()),
+            ("institution_id", "institution_id", pa.int64()),
+            ("beds", "beds", pa.int64()),
+            ("reserved_beds", "reserved_beds", pa.int64()),
+        ),
+    ),
+)
+TABLES = TABLES + REFERRAL_TABLES
 
 
 @dataclass

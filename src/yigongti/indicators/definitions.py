@@ -14,6 +14,7 @@ and in docs/indicators.md. Indicators whose data later work adds are listed with
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -36,6 +37,7 @@ OUT_OF_COUNTY = str(ExternalKind.OUT_OF_COUNTY)
 UNINSURED = str(InsuranceType.NONE)
 COUNTY, TOWNSHIP, INSTITUTION = "county", "township", "institution"
 OPERATIONAL = "运行"  # the dimension of the operational indicators op-01 …
+REFERRAL_DIMENSION = "转诊"  # the two-way referral indicators ref-01 … (issue #6 item 7)
 TIER_LABEL = "机构级别"  # categories: rules.TIER_LABELS keys
 CHAPTER_LABEL = "ICD-10 章"  # categories: ICD-10 chapters (I … XXII)
 
@@ -53,6 +55,12 @@ class Tables:
     places: Any
     homes: Any
     diagnoses: Any
+    # Two-way referral and the slot/bed pools (issue #6): whole tables of the snapshot.
+    referrals: Any
+    schedules: Any
+    bookings: Any
+    bed_bookings: Any
+    wards: Any
 
 
 Measure = Callable[[Tables, Period], Any]
@@ -91,11 +99,23 @@ class Indicator:
     @property
     def operational(self) -> bool:
         """An operational indicator (shown under the national ones)."""
-        return self.dimension == OPERATIONAL
+        return self.dimension in (OPERATIONAL, REFERRAL_DIMENSION)
 
 
 ENCOUNTER, SETTLEMENT, RESIDENT = "encounter", "settlement", "resident"
-RECORD_IDS = {ENCOUNTER: "encounter_id", SETTLEMENT: "settlement_id", RESIDENT: "resident_id"}
+REFERRAL, SCHEDULE, BOOKING, BED, WARD = "referral", "schedule", "booking", "bed_booking", "ward"
+RECORD_IDS = {
+    ENCOUNTER: "encounter_id",
+    SETTLEMENT: "settlement_id",
+    RESIDENT: "resident_id",
+    REFERRAL: "referral_id",
+    SCHEDULE: "schedule_id",
+    BOOKING: "booking_id",
+    BED: "bed_booking_id",
+    WARD: "department_id",
+}
+# Record kinds placed at a member institution (the others at the county or township only).
+AT_INSTITUTION = frozenset({ENCOUNTER, REFERRAL, SCHEDULE, BOOKING, BED, WARD})
 
 
 def _shape(
@@ -113,7 +133,7 @@ def _shape(
     settlement, ``RESIDENT`` for a resident counted in a population (record_id = resident_id);
     only encounter rows carry an institution."""
     kind = kind or (SETTLEMENT if outside else ENCOUNTER)
-    at_member = kind == ENCOUNTER and not outside
+    at_member = kind in AT_INSTITUTION and not outside
     return table.select(
         county_id=_.county_id.cast("int64"),
         township_id=(ibis.null() if outside else _.township_id).cast("int64"),
@@ -294,6 +314,114 @@ def drug_share(t: Tables, p: Period) -> Any:
     """op-05: drug cost ÷ total cost of the encounters settled at member institutions."""
     e = _member(t).filter(_settled_in(p))
     return _shape(e, e.drug_cost, e.total_cost)
+
+
+# Two-way referral (ref-01 … ref-06) ---------------------------------------------------------
+
+UP, DOWN = "up", "down"
+NOT_SENT = ("draft", "cancelled")  # a draft or a cancelled referral was never a referral
+LIVE_BOOKING = ("booked", "attended", "no_show")
+LOCAL = dt.timezone(dt.timedelta(hours=8))  # Asia/Shanghai has no daylight saving
+
+
+def _epochs(p: Period) -> tuple[int, int]:
+    """The period as [start, end) epoch seconds of local (UTC+8) midnights: timestamps are
+    compared as integers, which every engine computes alike."""
+    start = dt.datetime.combine(p.start, dt.time(0), LOCAL)
+    end = dt.datetime.combine(p.end + dt.timedelta(days=1), dt.time(0), LOCAL)
+    return int(start.timestamp()), int(end.timestamp())
+
+
+def _sent(t: Tables, p: Period, direction: str, by: str) -> Any:
+    """Referrals of a direction submitted in the period, placed at the ``by`` institution."""
+    start, end = _epochs(p)
+    r = t.referrals.filter(
+        _.direction == direction,
+        ~_.status.isin(NOT_SENT),
+        _.submitted_at.notnull(),
+    )
+    r = r.filter(r.submitted_at.epoch_seconds() >= start, r.submitted_at.epoch_seconds() < end)
+    return r.mutate(institution_id=r[by]).join(t.places, "institution_id")
+
+
+def _discharges(t: Tables, p: Period, grassroots: bool) -> Any:
+    return _member(t).filter(
+        _.setting == INPATIENT,
+        _.discharge_date.between(p.start, p.end),
+        _.grassroots == grassroots,
+    )
+
+
+def up_referral_rate(t: Tables, p: Period) -> Any:
+    """ref-01: up-referrals sent by 基层 institutions ÷ their inpatient discharges (calibration
+    §6: about 3–6% of THC inpatients)."""
+    sent = _sent(t, p, UP, "from_institution_id")
+    stays = _discharges(t, p, True)
+    one, zero = ibis.literal(1), ibis.literal(0)
+    return _shape(sent, one, zero, kind=REFERRAL).union(_shape(stays, zero, one), distinct=False)
+
+
+def down_referral_rate(t: Tables, p: Period) -> Any:
+    """ref-02: down-referrals sent by county-level institutions ÷ their inpatient discharges
+    (calibration §6: about 1–3% of county-hospital discharges)."""
+    sent = _sent(t, p, DOWN, "from_institution_id")
+    stays = _discharges(t, p, False)
+    one, zero = ibis.literal(1), ibis.literal(0)
+    return _shape(sent, one, zero, kind=REFERRAL).union(_shape(stays, zero, one), distinct=False)
+
+
+def down_share(t: Tables, p: Period) -> Any:
+    """ref-03: down-referrals ÷ (up + down) referrals sent in the period (county)."""
+    up = _sent(t, p, UP, "from_institution_id")
+    down = _sent(t, p, DOWN, "from_institution_id")
+    one, zero = ibis.literal(1), ibis.literal(0)
+    return _shape(down, one, one, kind=REFERRAL).union(
+        _shape(up, zero, one, kind=REFERRAL), distinct=False
+    )
+
+
+def acceptance_hours(t: Tables, p: Period) -> Any:
+    """ref-04: mean hours from submission to acceptance of the referrals accepted in the
+    period, at the receiving institution: Σ seconds ÷ Σ 3600."""
+    start, end = _epochs(p)
+    r = t.referrals.filter(_.accepted_at.notnull(), _.submitted_at.notnull())
+    r = r.filter(r.accepted_at.epoch_seconds() >= start, r.accepted_at.epoch_seconds() < end)
+    r = r.mutate(institution_id=r.to_institution_id).join(t.places, "institution_id")
+    waited = r.accepted_at.epoch_seconds() - r.submitted_at.epoch_seconds()
+    return _shape(r, waited, ibis.literal(3600), kind=REFERRAL)
+
+
+def reserved_slot_use(t: Tables, p: Period) -> Any:
+    """ref-05: live bookings in the reserved pool ÷ reserved slots, sessions in the period."""
+    sessions = t.schedules.filter(_.status == "open", _.day.between(p.start, p.end))
+    sessions = sessions.join(t.places, "institution_id")
+    used = t.bookings.filter(_.pool == "reserved", _.status.isin(LIVE_BOOKING)).join(
+        sessions.select("schedule_id", "institution_id", "county_id", "township_id"),
+        "schedule_id",
+    )
+    zero = ibis.literal(0)
+    return _shape(used, ibis.literal(1), zero, kind=BOOKING).union(
+        _shape(sessions, zero, sessions.reserved_count, kind=SCHEDULE), distinct=False
+    )
+
+
+def reserved_bed_use(t: Tables, p: Period) -> Any:
+    """ref-06: bed-seconds occupied in the reserved pool (admitted until released, clipped to
+    the period) ÷ reserved beds × the period's seconds."""
+    start, end = _epochs(p)
+    beds = t.bed_bookings.filter(_.pool == "reserved", _.admitted_at.notnull())
+    beds = beds.join(t.wards.select("department_id", "institution_id"), "department_id")
+    beds = beds.join(t.places, "institution_id")
+    first = ibis.greatest(beds.admitted_at.epoch_seconds(), ibis.literal(start))
+    last = ibis.least(
+        ibis.coalesce(beds.closed_at.epoch_seconds(), ibis.literal(end)), ibis.literal(end)
+    )
+    occupied = ibis.greatest(last - first, ibis.literal(0))
+    wards = t.wards.join(t.places, "institution_id")
+    return _shape(beds, occupied, ibis.literal(0), kind=BED).union(
+        _shape(wards, ibis.literal(0), wards.reserved_beds * (end - start), kind=WARD),
+        distinct=False,
+    )
 
 
 ALL_LEVELS = (COUNTY, TOWNSHIP, INSTITUTION)
@@ -628,6 +756,99 @@ INDICATORS: tuple[Indicator, ...] = (
         "computed",
         in_county_stay_share_by_chapter,
         category_label=CHAPTER_LABEL,
+    ),
+    Indicator(
+        "ref-01",
+        "基层上转率",
+        REFERRAL_DIMENSION,
+        "%",
+        "",
+        100,
+        "",
+        "",
+        ALL_LEVELS,
+        "基层医疗卫生机构提交的上转人次 ÷ 基层医疗卫生机构出院人次（按提交日期、出院日期）；"
+        "乡镇卫生院一般为 3%–6%（calibration §6 [EST]）",
+        "[I]",
+        "computed",
+        up_referral_rate,
+    ),
+    Indicator(
+        "ref-02",
+        "县级医院下转率",
+        REFERRAL_DIMENSION,
+        "%",
+        "higher",
+        100,
+        "",
+        "",
+        (COUNTY, INSTITUTION),
+        "县级医院提交的下转人次 ÷ 县级医院出院人次；一般为 1%–3%（calibration §6 [EST]）",
+        "[I]",
+        "computed",
+        down_referral_rate,
+    ),
+    Indicator(
+        "ref-03",
+        "下转人次占比",
+        REFERRAL_DIMENSION,
+        "%",
+        "higher",
+        100,
+        "",
+        "",
+        (COUNTY,),
+        "下转人次 ÷（上转 + 下转人次），按提交日期；不含草稿和已取消",
+        "[I]",
+        "computed",
+        down_share,
+    ),
+    Indicator(
+        "ref-04",
+        "转诊平均接收时长（小时）",
+        REFERRAL_DIMENSION,
+        "小时",
+        "lower",
+        1,
+        "",
+        "",
+        (COUNTY, INSTITUTION),
+        "本期同意接收的转诊单从提交到同意的时长之和 ÷ 单数（按接收机构；分子为秒，分母每单 3600）",
+        "[I]",
+        "computed",
+        acceptance_hours,
+    ),
+    Indicator(
+        "ref-05",
+        "预留号源使用率",
+        REFERRAL_DIMENSION,
+        "%",
+        "higher",
+        100,
+        "",
+        "",
+        (COUNTY, INSTITUTION),
+        "本期出诊排班中基层预留号源的有效预约数（已预约、已到诊、爽约）÷ 基层预留号源数"
+        "（seeds/004 §9：至少 1/3 门诊号源预留基层）",
+        "[I]",
+        "computed",
+        reserved_slot_use,
+    ),
+    Indicator(
+        "ref-06",
+        "预留床位使用率",
+        REFERRAL_DIMENSION,
+        "%",
+        "higher",
+        100,
+        "",
+        "",
+        (COUNTY, INSTITUTION),
+        "预留床位在本期内的占用时长（入院至出院，截取在本期内）÷（预留床位数 × 本期时长）；"
+        "预留床位数按快照时的 scheduling.reserved_bed_share（seeds/004 §9：至少 1/4）",
+        "[I]",
+        "computed",
+        reserved_bed_use,
     ),
 )
 

@@ -139,17 +139,6 @@ def get_county(period: str) -> tuple[str, str] | None:
     return code, name or code
 
 
-def get_county_code(period: str) -> str:
-    """The county whose results the overview shows (the first county with results)."""
-    return (
-        IndicatorResult.objects.filter(period=period, level=definitions.COUNTY, category="")
-        .order_by("org_code")
-        .values_list("org_code", flat=True)
-        .first()
-        or ""
-    )
-
-
 def category_names(indicator: definitions.Indicator) -> dict[str, tuple[str, str]]:
     """category → (label, name) of a broken-down indicator, in display order: the institution
     tiers (县级 / 乡镇 / 村 / 其他) or the ICD-10 chapters of the catalogue (I … XXII)."""
@@ -595,23 +584,15 @@ def get_register(medcom: Medcom, year: int, scope: Scope) -> list[RegisterEntry]
     return entries
 
 
-def with_verdicts(rows: list[OverviewRow], scope: Scope, period: str) -> list[OverviewRow]:
-    """The overview rows with the current verdict of the qualitative indicators for the
-    period's year, from the register of the first medcom in the viewer's scope."""
-    medcoms = list_register_medcoms(scope)
-    if not medcoms or not period[:4].isdigit():
-        return rows
-    verdicts = list_current_verdicts(medcoms[0].pk, int(period[:4]))
-    return [
-        dataclasses.replace(
-            row,
-            verdict=verdicts[code].verdict,
-            verdict_label=verdicts[code].get_verdict_display(),
-        )
-        if (code := row.indicator.code) in verdicts
-        else row
-        for row in rows
-    ]
+def get_county_code(period: str) -> str:
+    """The county whose results the overview shows (the first county with results)."""
+    return (
+        IndicatorResult.objects.filter(period=period, level=definitions.COUNTY, category="")
+        .order_by("org_code")
+        .values_list("org_code", flat=True)
+        .first()
+        or ""
+    )
 
 
 def list_result_categories(code: str, period: str, level: str, org_code: str) -> list[str]:
@@ -629,3 +610,22 @@ def list_result_categories(code: str, period: str, level: str, org_code: str) ->
 def get_institution_paths(codes: list[str]) -> dict[str, str]:
     """Institution code → tree path (for scope checks of ranking links)."""
     return dict(Institution.objects.filter(code__in=codes).values_list("code", "path"))
+
+
+def with_verdicts(rows: list[OverviewRow], scope: Scope, period: str) -> list[OverviewRow]:
+    """The overview rows with the current verdict of the qualitative indicators for the
+    period's year, from the register of the first medcom in the viewer's scope."""
+    medcoms = list_register_medcoms(scope)
+    if not medcoms or not period[:4].isdigit():
+        return rows
+    verdicts = list_current_verdicts(medcoms[0].pk, int(period[:4]))
+    return [
+        dataclasses.replace(
+            row,
+            verdict=verdicts[code].verdict,
+            verdict_label=verdicts[code].get_verdict_display(),
+        )
+        if (code := row.indicator.code) in verdicts
+        else row
+        for row in rows
+    ]

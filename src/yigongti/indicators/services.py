@@ -190,6 +190,11 @@ def _open_duckdb(root: Path, place: pa.Table, homes: pa.Table) -> Session:
         places=ibis.memtable(place),
         homes=ibis.memtable(homes),
         diagnoses=ibis.memtable(_read(root, "diagnoses")),
+        referrals=_table(con, root, "referrals"),
+        schedules=_table(con, root, "schedules"),
+        bookings=_table(con, root, "bookings"),
+        bed_bookings=_table(con, root, "bed_bookings"),
+        wards=_table(con, root, "wards"),
     )
     return Session(tables, con.to_pyarrow, con.disconnect)
 

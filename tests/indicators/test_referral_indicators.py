@@ -1,0 +1,126 @@
+"""ref-01 … ref-06 (issue #6 item 7) on the hand-built county of conftest.py plus referrals,
+a session and a bed written here through the services, each number counted by hand below.
+
+Inpatient discharges in 2025 (conftest.py): 基层 S2 (河口乡卫生院 QH1002); 县级 S1, S3
+(县人民医院 QH0001).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from yigongti.analytics.services import do_snapshot
+from yigongti.core import clock
+from yigongti.indicators.services import do_compute
+
+from .test_services import county_code, hekou_code, results
+
+TZ = ZoneInfo("Asia/Shanghai")
+D = Decimal
+YEAR_SECONDS = 365 * 86400
+
+
+def at(month: int, day: int, hour: int = 9) -> dt.datetime:
+    return dt.datetime(2025, month, day, hour, tzinfo=TZ)
+
+
+@pytest.fixture
+def referred(county: Path, world: Any, actor_for: Any) -> Path:
+    from yigongti.referrals import services as ref
+    from yigongti.residents.services import do_grant_care_relationship
+    from yigongti.scheduling import services as sch
+    from yigongti.scheduling.choices import BedStatus
+
+    lead = world.lead_hospital
+    xnk = lead.departments.get(code="XNK")
+    zhang = world.residents["elderly_patient"]
+    village, specialist = actor_for("family_doctor"), actor_for("cardiologist")
+    hekou = actor_for("hekou_doctor")
+    spouse = world.residents["elderly_spouse"]
+    for person in (zhang, spouse):
+        do_grant_care_relationship(
+            person, world.institutions["thc_hekou"], "treating_encounter", source="test",
+            valid_from=dt.date(2025, 1, 1),
+        )  # fmt: skip
+    with clock.frozen(at(3, 1)):
+        session = sch.do_publish_schedule(
+            actor_for("county_admin"),
+            sch.ScheduleInput(xnk.pk, dt.date(2025, 3, 15), "am", dt.time(8), dt.time(9), 6),
+        )  # 6 slots, 2 reserved (#3, #6)
+
+    def up(**extra: Any) -> ref.ReferralInput:
+        return ref.ReferralInput(
+            direction="up", resident_id=zhang.pk, diagnosis_code="I10", reason="血压控制不佳",
+            consent=True, to_institution_id=lead.pk, to_department_id=xnk.pk, **extra,
+        )  # fmt: skip
+
+    with clock.frozen(at(3, 10)):
+        r1 = ref.do_create_referral(village, up(schedule_id=session.pk))  # reserved slot #3
+        ref.do_create_referral(village, up(), submit=False)  # a draft: never counted
+        bed = sch.do_hold_bed(specialist, xnk.pk, zhang, expected_on=dt.date(2025, 3, 11),
+                              up_referral=True)  # fmt: skip
+    with clock.frozen(at(3, 10, 15)):
+        ref.do_accept(specialist, r1.pk)  # 6 hours after submission
+    with clock.frozen(at(3, 11, 0)):
+        sch.do_move_bed(specialist, bed.pk, BedStatus.ADMITTED)
+        spare = sch.do_book_slot(hekou, session.pk, spouse)  # reserved slot #6 …
+        sch.do_cancel_booking(hekou, spare.pk, "患者改约")  # … cancelled: not counted
+    with clock.frozen(at(3, 15, 8)):
+        ref.do_arrive(specialist, r1.pk)
+        ref.do_complete(specialist, r1.pk)
+    with clock.frozen(at(3, 16, 0)):
+        sch.do_move_bed(specialist, bed.pk, BedStatus.RELEASED)  # 5 days = 432,000 s
+    with clock.frozen(at(3, 20, 10)):
+        r3 = ref.do_return_down(specialist, r1.pk, rehab_plan="每周测血压")
+    with clock.frozen(at(3, 21, 10)):
+        ref.do_accept(hekou, r3.pk)  # 24 hours after submission
+    with clock.frozen(at(5, 1, 10)):
+        ref.do_create_referral(hekou, up())  # R2: up from 河口乡卫生院, still waiting
+    do_snapshot(county)
+    do_compute("2025", root=county)
+    return county
+
+
+def test_referral_indicators_2025(referred: Path) -> None:
+    c, hk = county_code(), hekou_code()
+    # ref-01: up-referrals R1 (桃源村卫生室) + R2 (河口乡卫生院) ÷ 基层 discharges S2
+    assert results("ref-01", "2025", "county")[c] == (D(2), D(1), D(200))
+    assert results("ref-01", "2025", "township")[hk] == (D(2), D(1), D(200))
+    by_inst = results("ref-01", "2025", "institution")
+    assert by_inst["QH1002"] == (D(1), D(1), D(100))
+    assert by_inst["QH2003"] == (D(1), D(0), None)  # a village clinic has no stays: "—"
+    # ref-02: the down-referral R3 (县人民医院) ÷ 县级 discharges S1, S3
+    assert results("ref-02", "2025", "county")[c] == (D(1), D(2), D(50))
+    assert results("ref-02", "2025", "institution")["QH0001"] == (D(1), D(2), D(50))
+    # ref-03: 1 down ÷ (2 up + 1 down); the draft is not a referral
+    assert results("ref-03", "2025", "county")[c] == (D(1), D(3), D("33.333333"))
+    # ref-04: R1 accepted after 6 h at QH0001, R3 after 24 h at QH1002: (21,600 + 86,400) s
+    assert results("ref-04", "2025", "county")[c] == (D(108000), D(7200), D(15))
+    assert results("ref-04", "2025", "institution")["QH0001"] == (D(21600), D(3600), D(6))
+    assert results("ref-04", "2025", "institution")["QH1002"] == (D(86400), D(3600), D(24))
+    # ref-05: R1's reserved slot (the cancelled one not) ÷ 2 reserved slots
+    assert results("ref-05", "2025", "county")[c] == (D(1), D(2), D(50))
+    # ref-06: 5 days in a reserved bed ÷ reserved beds × a year. Reserved = ⌈beds/4⌉: 县人民医院
+    # 30+15+30+15+13+5+8 = 116, 城关镇 15, 河口乡 10 → 141 in the county
+    assert results("ref-06", "2025", "institution")["QH0001"] == (
+        D(432000),
+        D(116 * YEAR_SECONDS),
+        D("0.011809"),
+    )
+    assert results("ref-06", "2025", "county")[c][:2] == (D(432000), D(141 * YEAR_SECONDS))
+
+
+def test_referral_indicators_in_a_month_and_zero(referred: Path) -> None:
+    do_compute("2025-05", root=referred)
+    c = county_code()
+    assert results("ref-01", "2025-05", "county")[c] == (D(1), D(0), None)  # R2, no discharges
+    assert results("ref-03", "2025-05", "county")[c] == (D(0), D(1), D(0))
+    assert results("ref-05", "2025-05", "county") == {}  # no session in May: no row
+    # the wards are there every period; no reserved bed was occupied in May
+    assert results("ref-06", "2025-05", "county")[c] == (D(0), D(141 * 31 * 86400), D(0))
