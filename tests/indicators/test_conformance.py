@@ -23,6 +23,7 @@ Without PySpark or Java the tests skip on a developer's machine and fail when ``
 
 from __future__ import annotations
 
+import importlib
 import os
 import sys
 import time
@@ -32,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django.apps import apps as django_apps
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import transaction
@@ -106,6 +108,11 @@ def generated(django_db_setup: Any, django_db_blocker: Any, tmp_path_factory: An
     with django_db_blocker.unblock():
         try:
             with transaction.atomic():
+                # A transactional test earlier on this worker may have flushed the catalogues
+                # the data migration loaded; the generator needs them.
+                importlib.import_module(
+                    "yigongti.encounters.migrations.0002_load_catalogues"
+                ).load_catalogues(django_apps, None)
                 generate("demo", SEED, encounter_years=2, residents=RESIDENTS)
                 do_snapshot(root)
                 raise _Rollback
