@@ -18,7 +18,12 @@ from yigongti.core.errors import DomainError
 from yigongti.encounters import importing
 from yigongti.encounters.choices import ImportKind
 from yigongti.encounters.fast_import import EncounterFastLane
-from yigongti.encounters.services import CleanEncounter, ValidationContext, clean_encounter
+from yigongti.encounters.services import (
+    CleanEncounter,
+    ValidationContext,
+    clean_encounter,
+    encounter_row,
+)
 
 TODAY = dt.date(2025, 12, 31)
 ZHANG = "439901195103150033"  # 张德福 (tiny scenario persona)
@@ -97,6 +102,8 @@ def same_or_declined(ctx: ValidationContext, values: dict[str, str]) -> bool:
     assert fast.values == slow.values
     assert fast.procedures == slow.procedures
     assert fast.content_hash == slow.content_hash
+    # The row the writer binds is the same too, to the character.
+    assert lane_for(ctx).row(cells) == encounter_row(slow)
     return True
 
 

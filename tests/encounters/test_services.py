@@ -7,6 +7,7 @@ import csv
 import datetime as dt
 import importlib
 import io
+import pickle
 from decimal import Decimal
 from importlib import resources
 from typing import Any
@@ -25,13 +26,17 @@ from yigongti.encounters.models import (
     ProcedureCode,
 )
 from yigongti.encounters.services import (
+    ROW_FIELDS,
     CleanEncounter,
     EncounterInput,
+    EncounterRows,
     ExternalSettlementInput,
     UpsertCounts,
     ValidationContext,
     clean_encounter,
     clean_external_settlement,
+    clean_of_row,
+    encounter_row,
     upsert_encounters,
     upsert_external_settlements,
 )
@@ -621,6 +626,62 @@ class TestUpsertEncounters:
             ("external", dt.date(2025, 5, 20), "湖南省人民医院"),
             ("encounter", dt.date(2025, 3, 1), "青禾县人民医院"),
         ]
+
+    def test_new_ids_between_stored_ones(self, ctx: ValidationContext) -> None:
+        # A chunk whose ids span a stored one is looked up row by row; one beyond every
+        # stored id is known new from a single probe. Both count the same.
+        def ids(*names: str) -> list[CleanEncounter]:
+            return clean_all(ctx, [enc(external_id=name) for name in names])
+
+        assert upsert_encounters(ids("MZ5")) == UpsertCounts(1, 0, 0)
+        assert upsert_encounters(ids("MZ4", "MZ6")) == UpsertCounts(2, 0, 0)
+        assert upsert_encounters(ids("MZ7", "MZ8")) == UpsertCounts(2, 0, 0)
+        assert upsert_encounters(ids("MZ3", "MZ8")) == UpsertCounts(1, 0, 1)
+        assert Encounter.objects.count() == 6
+
+    def test_rows_round_trip_and_pickle_as_columns(self, ctx: ValidationContext) -> None:
+        cleaned = clean_all(ctx, self.rows())
+        rows = [encounter_row(c) for c in cleaned]
+        assert [clean_of_row(r) for r in rows] == cleaned
+        # ISO dates, Decimal text and JSON text: what the SQLite driver binds for the values
+        inpatient = dict(zip(ROW_FIELDS, rows[2], strict=False))
+        assert (inpatient["visit_date"], inpatient["discharge_date"]) == (
+            "2025-03-01",
+            "2025-03-09",
+        )
+        assert (inpatient["total_cost"], inpatient["drug_cost"]) == ("8000.00", "3000.00")
+        assert dict(zip(ROW_FIELDS, rows[0], strict=False))["other_diagnoses"] == '["E11.9"]'
+        packed = EncounterRows(rows)
+        back = pickle.loads(pickle.dumps(packed))  # noqa: S301 - our own bytes
+        assert len(back) == 3
+        assert back.rows() == rows
+        assert len(back.columns()) == len(ROW_FIELDS) + 1
+
+    def test_rows_write_what_clean_encounters_write(
+        self, world: Any, ctx: ValidationContext
+    ) -> None:
+        def stored() -> list[tuple[Any, ...]]:
+            return list(
+                Encounter.objects.order_by("pk").values_list(
+                    *(f for f in ROW_FIELDS if f != "content_hash"), "content_hash"
+                )
+            )
+
+        assert upsert_encounters(clean_all(ctx, self.rows())) == UpsertCounts(3, 0, 0)
+        first = stored()
+        procedures = list(EncounterProcedure.objects.values_list("encounter__external_id", "seq"))
+        Encounter.objects.all().delete()
+        rows = EncounterRows.of(clean_all(ctx, self.rows()))
+        again = pickle.loads(pickle.dumps(rows))  # noqa: S301 - our own bytes
+        assert upsert_encounters(again) == UpsertCounts(3, 0, 0)
+        assert stored() == first
+        assert (
+            list(EncounterProcedure.objects.values_list("encounter__external_id", "seq"))
+            == procedures
+        )
+        assert upsert_encounters(EncounterRows.of(clean_all(ctx, self.rows()))) == UpsertCounts(
+            0, 0, 3
+        )
 
 
 @pytest.mark.django_db

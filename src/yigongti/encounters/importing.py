@@ -439,7 +439,10 @@ def iter_cells(path: Path) -> Iterator[list[object]]:
 
 
 def _blank(cells: list[object]) -> bool:
-    return all(cell_text(c) == "" for c in cells)
+    for c in cells:  # usually decided by the first cell
+        if c.strip() if type(c) is str else cell_text(c):
+            return False
+    return True
 
 
 @dataclass
@@ -486,7 +489,7 @@ def read_header(cells: list[object], kind: str) -> Header:
 # --------------------------------------------------------------------------- rows
 
 
-@dataclass
+@dataclass(slots=True)
 class Row:
     number: int
     raw: dict[str, str]  # built lazily from ``cells`` (only a rejected row needs it)
@@ -626,7 +629,7 @@ class CleanedChunk:
     """One chunk after validation: what its transaction writes (picklable, so a cleaning
     process can hand it to the writing one)."""
 
-    good: list[Any]
+    good: Any  # the clean_* results, or services.EncounterRows (encounters of the fast lane)
     bad: list[tuple[int, dict[str, str], dict[str, list[str]]]]  # (row, raw cells, errors)
     rows: int
     last_row: int
@@ -739,16 +742,17 @@ class _ChunkCleaner:
     def clean_chunk(self, chunk: list[Row]) -> CleanedChunk:
         ctx, clean = self.ctx, self.clean
         institution_allowed = self.institution_allowed
-        good: list[Any] = []
+        # With the fast lane, encounters go to the writer as rows (services.EncounterRows).
+        good: Any = [] if self.lane is None else services.EncounterRows()
         bad: list[tuple[int, dict[str, str], dict[str, list[str]]]] = []
         seen: dict[str, int] = {}
         self.prefetch(chunk)
         for row in chunk:
             if row.pending:
-                fast = self.fast_clean(row, institution_allowed)
+                fast = self.fast_row(row, institution_allowed)
                 if fast is not None and row.key not in seen:
                     seen[row.key] = row.number
-                    good.append(fast)
+                    good.add(fast)
                     continue
                 row = self.parse(row)
             errors = dict(row.errors)
@@ -796,9 +800,9 @@ class _ChunkCleaner:
             self.ctx.residents.prefetch(keys)
             self.ctx.prefetch_residents(parsed)
 
-    def fast_clean(
+    def fast_row(
         self, row: Row, institution_allowed: Callable[[str], bool] | None
-    ) -> services.CleanEncounter | None:
+    ) -> tuple[Any, ...] | None:
         if self.lane is None or row.cells is None:
             return None
         if institution_allowed is not None:
@@ -806,9 +810,9 @@ class _ChunkCleaner:
             code = row.cells[at] if 0 <= at < len(row.cells) else ""
             if not institution_allowed(cell_text(code)):
                 return None
-        cleaned = self.lane.clean(row.cells)
+        cleaned = self.lane.row(row.cells)
         if cleaned is not None:
-            row.key = cleaned.values["external_id"]
+            row.key = cleaned[1]  # the external id
         return cleaned
 
     def parse(self, row: Row) -> Row:
