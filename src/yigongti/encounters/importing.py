@@ -3,8 +3,9 @@
 Reading streams row by row (never the whole file). Each row is mapped onto
 ``EncounterInput`` / ``ExternalSettlementInput`` and validated by the same services that
 pages and the API use; good rows are upserted and bad ones kept as ``ImportRowError`` with a
-Chinese reason per field. Every chunk commits on its own, and ``last_committed_row`` lets a
-re-run of the same file resume a batch that a crash left ``running``.
+Chinese reason per field. Every chunk is written in its own savepoint and committed with the
+chunks around it every ``COMMIT_ROWS`` rows, and ``last_committed_row`` lets a re-run of the
+same file resume a batch that a crash left ``running``.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from yigongti.organizations.choices import InstitutionLevel
 from yigongti.residents.choices import InsuranceType
 
 CHUNK_SIZE = 5000
+COMMIT_ROWS = 20_000  # rows per commit (of whole chunks, each in a savepoint)
 SNIFF_BYTES = 1 << 20  # the encoding is decided on the first megabyte
 EXCEL_EPOCH = dt.date(1899, 12, 30)
 ERROR_COLUMN = "错误原因"
@@ -647,7 +649,7 @@ def run_batch(
     header: Header | None = None,
     progress: Callable[[ImportBatch], None] | None = None,
 ) -> ImportBatch:
-    """Validate and write ``rows`` chunk by chunk, one transaction per chunk; resumable.
+    """Validate and write ``rows`` chunk by chunk, one savepoint per chunk; resumable.
 
     ``institution_allowed`` (from the uploader's data scope) rejects encounter rows of
     institutions the uploader may not write for. ``header`` is needed for rows still
@@ -671,10 +673,7 @@ def _write_batch(
     # the chunks, as Django's loaddata does; residents and institutions are never deleted
     # (PROTECT). Inside an enclosing transaction (a page, a test) SQLite ignores the switch.
     with connection.constraint_checks_disabled():
-        for chunk in chunks:
-            _write_chunk(batch, chunk, upsert, grants_at_end)
-            if progress is not None:
-                progress(batch)
+        _write_chunks(batch, chunks, upsert, grants_at_end, progress)
     with transaction.atomic():
         if grants_at_end:  # the chunks left the care relationships to this step
             services.do_grant_treating_for_batch(batch)
@@ -824,13 +823,51 @@ class _ChunkCleaner:
         return row
 
 
+def _write_chunks(
+    batch: ImportBatch,
+    chunks: Iterable[CleanedChunk],
+    upsert: Callable[..., services.UpsertCounts],
+    grants_at_end: bool,
+    progress: Callable[[ImportBatch], None] | None,
+) -> None:
+    """Write the chunks, each in its own savepoint, committing every ``COMMIT_ROWS`` rows.
+
+    Fewer commits write each hot index page to the WAL fewer times (on SQLite a commit of
+    5,000 rows into a million-row table is a quarter of the writing). What a failure leaves is
+    what one transaction per chunk leaves: a chunk that fails (or a reader that fails before
+    the next chunk) rolls back to its savepoint, the chunks before it are committed, and the
+    error is raised; only a killed process loses the up to ``COMMIT_ROWS`` rows since the
+    last commit, which a re-run redoes."""
+    pending = iter(chunks)
+    finished = False
+    while not finished:
+        failure: Exception | None = None
+        written = 0
+        with transaction.atomic():
+            while written < COMMIT_ROWS:
+                try:
+                    chunk = next(pending, None)
+                    if chunk is None:
+                        finished = True
+                        break
+                    _write_chunk(batch, chunk, upsert, grants_at_end)
+                except Exception as exc:  # raised once what came before is committed
+                    failure = exc
+                    break
+                written += chunk.rows
+                if progress is not None:
+                    progress(batch)
+        if failure is not None:
+            raise failure
+
+
 def _write_chunk(
     batch: ImportBatch,
     chunk: CleanedChunk,
     upsert: Callable[..., services.UpsertCounts],
     grants_at_end: bool,
 ) -> None:
-    """One transaction: the good rows, the rejected rows and the batch's counters."""
+    """One savepoint: the good rows, the rejected rows and the batch's counters."""
     with transaction.atomic():
         if not chunk.good:
             counts = services.UpsertCounts()
@@ -992,7 +1029,7 @@ def import_file(
 
     ``parallel`` (default: files of 4 MiB or more) validates in a second process while this
     one writes, where ``parallel_possible()``; ``progress(batch)`` is called after each
-    committed chunk."""
+    written chunk."""
     path = Path(path)
     if kind not in COLUMNS:
         raise ImportRefused(f"不支持的导入类型：{kind}")
