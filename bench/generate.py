@@ -72,7 +72,12 @@ def main() -> None:
     if ENCOUNTER_STAGE in stages:
         # From the first draw of the stage to its last write (the encounters' own loading and
         # drawing before the first report are counted from the end of the stage before it).
-        before = max((t for s, t in last_report.items() if s != ENCOUNTER_STAGE), default=0.0)
+        # Only the stages before it count (the referral stage runs after it).
+        began = stages[ENCOUNTER_STAGE]
+        before = max(
+            (t for s, t in last_report.items() if s != ENCOUNTER_STAGE and stages[s] < began),
+            default=0.0,
+        )
         spent = last_report[ENCOUNTER_STAGE] - before
         rows = summary.counts.get("encounters", 0) + summary.counts.get("external_settlements", 0)
         print(f"encounters_year_s: {spent:.2f}")
