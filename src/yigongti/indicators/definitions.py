@@ -195,8 +195,8 @@ def grassroots_fund_share(t: Tables, p: Period) -> Any:
     return _shape(inside, grassroots_fund, inside.fund_paid)
 
 
-def _insured_stays(t: Tables, p: Period) -> Any:
-    return _member(t).filter(
+def _insured_stays(t: Tables, p: Period, member: Any = None) -> Any:
+    return (_member(t) if member is None else member).filter(
         _.setting == INPATIENT,
         _.insurance_type != UNINSURED,
         _.discharge_date.between(p.start, p.end),
@@ -211,14 +211,17 @@ def in_county_cost_per_stay(t: Tables, p: Period) -> Any:
 
 
 def _stay_share(t: Tables, p: Period, *, by_chapter: bool) -> Any:
-    inside = _insured_stays(t, p)
-    outside = _external(t).filter(
+    # Joins first, filters after: the engine plans measures whose period filters sit on top
+    # of a shared join as one pass (services._split).
+    member, external = _member(t), _external(t)
+    if by_chapter:
+        member, external = _with_chapter(t, member), _with_chapter(t, external)
+    inside = _insured_stays(t, p, member)
+    outside = external.filter(
         _.setting == INPATIENT,
         _.insurance_type != UNINSURED,
         _.settlement_date.between(p.start, p.end),
     )
-    if by_chapter:
-        inside, outside = _with_chapter(t, inside), _with_chapter(t, outside)
     return _shape(
         inside, ibis.literal(1), ibis.literal(1), category=inside.chapter if by_chapter else None
     ).union(
@@ -261,13 +264,15 @@ def _homes(t: Tables) -> Any:
     return t.homes.filter(_.county_id.isin(t.places.county_id))
 
 
-def _per_resident(t: Tables, encounters: Any, settlements: Any) -> Any:
+def _per_resident(t: Tables, encounters: list[Any], settlements: list[Any]) -> Any:
     """Events of an area's residents (by home, wherever they were treated; numerator 1) and
     the area's residents (record kind ``resident``; denominator 1), placed by the home's
-    county and township: the population is the snapshot's residents dimension."""
+    county and township: the population is the snapshot's residents dimension.
+    ``encounters`` and ``settlements``: the predicates choosing the events (applied after the
+    join with the homes, so every per-resident measure shares one pass)."""
     homes = _homes(t)
-    inside = encounters.join(homes, "resident_id")
-    outside = settlements.filter(_.kind == OUT_OF_COUNTY).join(homes, "resident_id")
+    inside = t.encounters.join(homes, "resident_id").filter(*encounters)
+    outside = t.settlements.join(homes, "resident_id").filter(_.kind == OUT_OF_COUNTY, *settlements)
     people = homes.filter(_.counted)
     one, zero = ibis.literal(1), ibis.literal(0)
     return (
@@ -282,8 +287,8 @@ def visits_per_thousand(t: Tables, p: Period) -> Any:
     the county by settlement date; pharmacies excluded) per 1,000 residents."""
     return _per_resident(
         t,
-        t.encounters.filter(_.setting.isin(VISITS), _.visit_date.between(p.start, p.end)),
-        t.settlements.filter(_.setting.isin(VISITS), _.settlement_date.between(p.start, p.end)),
+        [_.setting.isin(VISITS), _.visit_date.between(p.start, p.end)],
+        [_.setting.isin(VISITS), _.settlement_date.between(p.start, p.end)],
     )
 
 
@@ -292,8 +297,8 @@ def stays_per_thousand(t: Tables, p: Period) -> Any:
     county by settlement date) per 1,000 residents."""
     return _per_resident(
         t,
-        t.encounters.filter(_.setting == INPATIENT, _.discharge_date.between(p.start, p.end)),
-        t.settlements.filter(_.setting == INPATIENT, _.settlement_date.between(p.start, p.end)),
+        [_.setting == INPATIENT, _.discharge_date.between(p.start, p.end)],
+        [_.setting == INPATIENT, _.settlement_date.between(p.start, p.end)],
     )
 
 

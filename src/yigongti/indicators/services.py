@@ -64,13 +64,19 @@ def _files(root: Path, name: str) -> list[Path]:
     return sorted((root / name).rglob("*.parquet")) if (root / name).is_dir() else []
 
 
-def _read(root: Path, name: str) -> pa.Table:
-    """A whole table into memory (dimensions; an empty table with the schema if none)."""
+def _read(root: Path, name: str, columns: list[str] | None = None) -> pa.Table:
+    """A whole table into memory (dimensions; an empty table with the schema if none), or
+    only ``columns`` of it."""
     schema = snapshot.schema_of(next(s for s in snapshot.TABLES if s.name == name))
+    if columns is not None:
+        schema = pa.schema([schema.field(c) for c in columns])
     files = _files(root, name)
     if not files:
         return schema.empty_table()
-    return pa.concat_tables(pq.read_table(f, schema=schema) for f in files)
+    return pa.concat_tables(pq.read_table(f, columns=columns, schema=schema) for f in files)
+
+
+RESIDENT_COLUMNS = ["resident_id", "division_id", "merged_into_id", "is_deceased"]
 
 
 def places(
@@ -274,7 +280,7 @@ def evaluate(
         raise DomainError("还没有分析快照：请先运行 yigongti snapshot", field="snapshot")
     divisions = _read(root, "divisions")
     institutions = _read(root, "institutions")
-    place, homes = places(divisions, institutions, _read(root, "residents"))
+    place, homes = places(divisions, institutions, _read(root, "residents", RESIDENT_COLUMNS))
     division_codes = dict(
         zip(divisions["division_id"].to_pylist(), divisions["code"].to_pylist(), strict=True)
     )
@@ -292,13 +298,24 @@ def evaluate(
     session = OPENERS[engine](root, place, homes)
     computed = [i for i in definitions.INDICATORS if i.computed]
     rows: list[ResultRow] = []
-    steps = len(computed) * len(periods)
-    memo: dict[tuple[str, str], Sums] = {}
+    # Growth rates also need the same periods a year earlier, computed in the same pass.
+    asked = {p.code for p in periods}
+    earlier = []
+    if any(i.growth_of for i in computed):
+        earlier = [
+            e for e in dict.fromkeys(rules.previous_year(p) for p in periods) if e.code not in asked
+        ]
+
+    def step(done: int, total: int) -> None:
+        if progress is not None:
+            progress("计算指标", done, total)
+
     try:
-        for p_index, each in enumerate(periods):
-            shared = _levels_shared(session, [i for i in computed if i.measure is not None], each)
-            memo.update({(code, each.code): sums for code, sums in shared.items()})
-            for n, indicator in enumerate(computed, start=1):
+        memo = _levels_planned(
+            session, [i for i in computed if i.measure is not None], periods, step, earlier
+        )
+        for each in periods:
+            for indicator in computed:
                 for level, org, category, numerator, denominator in _sums(
                     session, indicator, each, memo
                 ):
@@ -314,8 +331,6 @@ def evaluate(
                             rules.ratio(numerator, denominator, indicator.scale),
                         )
                     )
-                if progress is not None:
-                    progress("计算指标", p_index * len(computed) + n, steps)
     finally:
         session.close()
     return Evaluation(manifest["snapshot_id"], engine, [i.code for i in computed], rows)
@@ -447,14 +462,23 @@ def _rollup(indicator: definitions.Indicator, rows: Iterable[dict[str, Any]]) ->
     ]
 
 
-# Shared scans: measures are written one per indicator, but many read the same rows (the
-# encounters at member institutions, filtered by visit, settlement or discharge date). Each
-# measure is split into its union branches; a branch is a projection (``_shape``) over a base
-# relation under some filters. Branches over the same base and placed by the same county /
-# township / institution expressions are computed in ONE query: every distinct filter becomes a
-# boolean column that is also a group key (so each branch sums only its own rows), every
-# distinct numerator/denominator a sum, guarded by its filter. Exactly the sums of the
-# separate queries; a measure of another shape is computed alone (``_levels``).
+# The planner: measures are written one per indicator and per period, but most read the same
+# rows (the encounters at member institutions, filtered by visit, settlement or discharge date)
+# and differ only in filters, values and period. Each measure is built once with a SYMBOLIC
+# period (its dates are query parameters) and split into its union branches; a branch is a
+# projection (``_shape``) over a base relation (a table or a join chain) under some filters.
+# Branches over the same base are computed for EVERY period in ONE grouped query, a small cube:
+#   - every distinct conjunct of the filters without the period is a boolean group key;
+#   - every ``x.between(period start, period end)`` becomes a group key "bucket of x" (its
+#     year, or year × 100 + month when a quarter or month is wanted): any period is a set of
+#     buckets, so each period is read off the cube;
+#   - the place (county, township, institution) and category expressions are group keys;
+#   - every distinct numerator/denominator expression is one sum (a constant is a multiple of
+#     the row count), shared by the branches that use it.
+# Each branch then sums, per period, the cube rows whose keys it wants (in Python: the cube has
+# hundreds to tens of thousands of rows). Exactly the sums of the separate per-period queries:
+# a row counts for a branch and period iff all its filters hold. A measure of another shape
+# (a period used in another way, e.g. as epoch seconds) is computed per period (``_levels``).
 _PLACE_KEYS = ("county_id", "township_id", "institution_id")
 
 
@@ -462,8 +486,24 @@ _PLACE_KEYS = ("county_id", "township_id", "institution_id")
 class _Branch:
     indicator: definitions.Indicator
     base: tuple[Any, ...]  # ("rel", relation) or ("chain", first, rest) of a join chain
-    filters: tuple[Any, ...]  # boolean value ops bound to the base
+    conjuncts: tuple[Any, ...]  # boolean value ops bound to the base, free of the period
+    ranges: tuple[Any, ...]  # value ops bound to the base that must fall in the period
     values: dict[str, Any]  # _shape's columns, bound to the base
+
+
+@dataclass(frozen=True)
+class _Symbolic:
+    """The symbolic period: its start and end as query parameters (never bound: each branch
+    replaces ``x.between(start, end)`` by the bucket of ``x``)."""
+
+    period: rules.Period
+    start: Any  # the ScalarParameter ops
+    end: Any
+
+
+def _symbolic() -> _Symbolic:
+    start, end = ibis.param("date"), ibis.param("date")
+    return _Symbolic(rules.Period("*", start, end), start.op(), end.op())
 
 
 def _branches(op: Any) -> list[Any]:
@@ -473,8 +513,19 @@ def _branches(op: Any) -> list[Any]:
     return [op]
 
 
-def _split(indicator: definitions.Indicator, op: Any) -> _Branch | None:
-    """A branch as base, filters and projected values; ``None`` for another shape."""
+def _conjuncts(op: Any) -> list[Any]:
+    if isinstance(op, ops.And):
+        return _conjuncts(op.left) + _conjuncts(op.right)
+    return [op]
+
+
+def _uses_period(op: Any) -> bool:
+    return bool(op.find(ops.ScalarParameter))
+
+
+def _split(indicator: definitions.Indicator, op: Any, symbolic: _Symbolic) -> _Branch | None:
+    """A branch as base, period-free conjuncts, period ranges and projected values; ``None``
+    for another shape or a period used other than as ``x.between(start, end)``."""
     filters: list[Any] = []
     if isinstance(op, ops.JoinChain):  # ``_shape`` over a join: the values sit in the chain
         base: tuple[Any, ...] = ("chain", op.first, op.rest)
@@ -493,105 +544,211 @@ def _split(indicator: definitions.Indicator, op: Any) -> _Branch | None:
         return None
     if not {*GRAIN, "numerator", "denominator"} <= values.keys():
         return None
-    return _Branch(indicator, base, tuple(filters), values)
+    conjuncts: list[Any] = []
+    ranges: list[Any] = []
+    for predicate in filters:
+        for c in _conjuncts(predicate):
+            if (
+                isinstance(c, ops.Between)
+                and c.lower_bound == symbolic.start
+                and c.upper_bound == symbolic.end
+                and not _uses_period(c.arg)
+            ):
+                ranges.append(c.arg)
+            else:
+                conjuncts.append(c)
+    parts = [*conjuncts, *values.values(), *(b for b in base[1:] if isinstance(b, ops.Node))]
+    parts += [r for b in base[1:] if isinstance(b, tuple) for r in b]
+    if any(_uses_period(x) for x in parts):
+        return None
+    return _Branch(indicator, base, tuple(conjuncts), tuple(ranges), values)
 
 
-def _levels_shared(
-    session: Session, indicators: list[definitions.Indicator], period: rules.Period
-) -> dict[str, Sums]:
-    """``_levels`` of every indicator with a measure, for one period, sharing queries."""
+def _constant(op: Any) -> Decimal | None:
+    """The value of a constant numerator/denominator (``_shape`` casts a literal to money),
+    with the places of its decimal type (a sum of ``1.00`` is ``n.00``, as the engine's);
+    ``None`` for an expression of the row."""
+    scale = op.to.scale if isinstance(op, ops.Cast) and op.to.is_decimal() else None
+    while isinstance(op, ops.Cast):
+        op = op.arg
+    if isinstance(op, ops.Literal) and isinstance(op.value, (int, Decimal)):
+        value = Decimal(op.value)
+        return value if scale is None else value.quantize(Decimal(1).scaleb(-scale))
+    return None
+
+
+MONTHLY, YEARLY = "month", "year"
+
+
+def _bucket(op: Any, grain: str) -> Any:
+    value = op.to_expr()
+    if grain == YEARLY:
+        return value.year().cast("int64")
+    return (value.year() * 100 + value.month()).cast("int64")
+
+
+def _buckets(period: rules.Period, grain: str) -> frozenset[int]:
+    if grain == YEARLY:
+        return frozenset(range(period.start.year, period.end.year + 1))
+    out, day = set(), period.start.replace(day=1)
+    while day <= period.end:
+        out.add(day.year * 100 + day.month)
+        day = (day + dt.timedelta(days=32)).replace(day=1)
+    return frozenset(out)
+
+
+def _grain(periods: list[rules.Period]) -> str:
+    whole_years = all(
+        p.start == dt.date(p.start.year, 1, 1) and p.end == dt.date(p.end.year, 12, 31)
+        for p in periods
+    )
+    return YEARLY if whole_years else MONTHLY
+
+
+def _levels_planned(
+    session: Session,
+    indicators: list[definitions.Indicator],
+    periods: list[rules.Period],
+    progress: Callable[[int, int], None] | None = None,
+    earlier: list[rules.Period] | None = None,
+) -> dict[tuple[str, str], Sums]:
+    """``_levels`` of every indicator with a measure for every period: ``(code, period code)``
+    → sums. Planned branches share one query per base for all periods (and the ``earlier``
+    ones, for growth rates); the rest are computed per period (``_sums`` computes an earlier
+    period it needs)."""
+    planned_periods = [*periods, *(earlier or [])]
+    symbolic = _symbolic()
     alone: list[definitions.Indicator] = []
     groups: dict[tuple[Any, ...], list[_Branch]] = {}
     for indicator in indicators:
         assert indicator.measure is not None
-        split = [
-            _split(indicator, op)
-            for op in _branches(indicator.measure(session.tables, period).op())
-        ]
+        try:
+            expr = indicator.measure(session.tables, symbolic.period)
+        except Exception:  # the measure computes with the dates (e.g. epoch seconds)
+            alone.append(indicator)
+            continue
+        split = [_split(indicator, op, symbolic) for op in _branches(expr.op())]
         if any(b is None for b in split):
             alone.append(indicator)
             continue
         for branch in split:
             assert branch is not None
-            key = (branch.base, *(branch.values[k] for k in _PLACE_KEYS))
-            groups.setdefault(key, []).append(branch)
-    rows: dict[str, list[dict[str, Any]]] = {i.code: [] for i in indicators if i not in alone}
+            groups.setdefault(branch.base, []).append(branch)
+    grain = _grain(planned_periods)
+    wanted = [(p, _buckets(p, grain)) for p in planned_periods]
+    rows: dict[tuple[str, str], list[dict[str, Any]]] = {
+        (i.code, p.code): [] for i in indicators if i not in alone for p in planned_periods
+    }
+    steps, done = len(groups) + len(alone) * len(periods), 0
     for branches in groups.values():
-        _shared_query(session, branches, rows)
-    out = {i.code: _levels(session, i, period) for i in alone}
+        _planned_query(session, branches, grain, wanted, rows)
+        done += 1
+        if progress is not None:
+            progress(done, steps)
+    out: dict[tuple[str, str], Sums] = {}
+    for indicator in alone:
+        for p in periods:
+            out[(indicator.code, p.code)] = _levels(session, indicator, p)
+            done += 1
+            if progress is not None:
+                progress(done, steps)
     for indicator in indicators:
         if indicator not in alone:
-            out[indicator.code] = _rollup(indicator, rows[indicator.code])
+            for p in planned_periods:
+                out[(indicator.code, p.code)] = _rollup(indicator, rows[(indicator.code, p.code)])
     return out
 
 
-def _shared_query(
-    session: Session, branches: list[_Branch], rows: dict[str, list[dict[str, Any]]]
+def _planned_query(
+    session: Session,
+    branches: list[_Branch],
+    grain: str,
+    wanted: list[tuple[rules.Period, frozenset[int]]],
+    rows: dict[tuple[str, str], list[dict[str, Any]]],
 ) -> None:
-    """One query for branches over the same base; appends each branch's finest-grain rows."""
+    """One grouped query (the cube) for the branches over one base, for every period; appends
+    each branch's finest-grain rows per period to ``rows``."""
 
     def slot(items: list[Any], item: Any) -> int:
         if item not in items:
             items.append(item)
         return items.index(item)
 
-    categories: list[Any] = []
-    filters: list[tuple[Any, ...]] = []
-    sums: list[tuple[Any, int]] = []  # (value op, filter slot)
+    keys: list[Any] = []  # place, category and conjunct ops
+    ranges: list[Any] = []  # ops bucketed by period
+    sums: list[Any] = []  # value ops summed
     plan = []
     for b in branches:
-        f = slot(filters, b.filters)
+        sides = []
+        for side in ("numerator", "denominator"):
+            constant = _constant(b.values[side])
+            sides.append(
+                ("const", constant) if constant is not None else ("sum", slot(sums, b.values[side]))
+            )
         plan.append(
             (
                 b.indicator.code,
-                slot(categories, b.values["category"]),
-                f,
-                slot(sums, (b.values["numerator"], f)),
-                slot(sums, (b.values["denominator"], f)),
+                [slot(keys, b.values[k]) for k in (*_PLACE_KEYS, "category")],
+                [slot(keys, c) for c in b.conjuncts],
+                [slot(ranges, r) for r in b.ranges],
+                sides,
             )
         )
     first = branches[0]
-    fields: dict[str, Any] = {k: first.values[k] for k in _PLACE_KEYS}
-    fields.update({f"c{j}": c for j, c in enumerate(categories)})
-    for m, preds in enumerate(filters):
-        where = ibis.and_(*(p.to_expr() for p in preds)) if preds else ibis.literal(True)
-        fields[f"f{m}"] = where.fill_null(False).op()  # a row a filter drops: null or false
-    fields.update({f"v{u}": value for u, (value, _m) in enumerate(sums)})
+    fields: dict[str, Any] = {f"k{j}": op for j, op in enumerate(keys)}
+    fields.update({f"r{j}": op for j, op in enumerate(ranges)})
+    fields.update({f"v{u}": op for u, op in enumerate(sums)})
     if first.base[0] == "chain":
         table = ops.JoinChain(first.base[1], first.base[2], fields).to_expr()
     else:
         table = ops.Project(first.base[1], fields).to_expr()
-    flags = [table[f"f{m}"] for m in range(len(filters))]
-    if all(filters):
-        table = table.filter(ibis.or_(*flags))
-    if len(filters) > 1:  # a value is computed only on the rows of its own branch
-        table = table.mutate(
-            **{
-                f"v{u}": table[f"f{m}"].ifelse(table[f"v{u}"], ibis.null(table[f"v{u}"].type()))
-                for u, (_value, m) in enumerate(sums)
-            }
-        )
-    keys = [
-        *_PLACE_KEYS,
-        *(f"c{j}" for j in range(len(categories))),
-        *(f"f{m}" for m in range(len(filters))),
-    ]
-    grouped = table.group_by(keys).aggregate(
-        **{f"v{u}": table[f"v{u}"].sum() for u in range(len(sums))}
+    # Only the rows some branch wants in some period: its conjuncts hold and its ranges fall
+    # between the first and the last day asked for.
+    low = min(p.start for p, _b in wanted)
+    high = max(p.end for p, _b in wanted)
+    wants = []
+    for _code, _place, conj, rng, _sides in plan:
+        terms = [table[f"k{j}"] for j in conj] + [table[f"r{j}"].between(low, high) for j in rng]
+        wants.append(ibis.and_(*terms) if terms else ibis.literal(True))
+    table = table.filter(ibis.or_(*wants))
+    is_conjunct = {j for _c, _p, conj, _r, _s in plan for j in conj}
+    table = table.mutate(
+        **{f"k{j}": table[f"k{j}"].fill_null(False) for j in sorted(is_conjunct)},
+        **{f"r{j}": _bucket(table[f"r{j}"].op(), grain) for j in range(len(ranges))},
     )
-    for r in session.run(grouped).to_pylist():
-        for code, j, m, numerator, denominator in plan:
-            if r[f"f{m}"]:
-                rows[code].append(
-                    {
-                        "county_id": r["county_id"],
-                        "township_id": r["township_id"],
-                        "institution_id": r["institution_id"],
-                        "category": r[f"c{j}"],
-                        "numerator": r[f"v{numerator}"],
-                        "denominator": r[f"v{denominator}"],
-                    }
-                )
+    group = [*(f"k{j}" for j in range(len(keys))), *(f"r{j}" for j in range(len(ranges)))]
+    cube = table.group_by(group).aggregate(
+        n=table.count(), **{f"v{u}": table[f"v{u}"].sum() for u in range(len(sums))}
+    )
+    result = session.run(cube).to_pylist()
+    in_periods: dict[int, list[str]] = {}  # bucket → the periods it belongs to
+    for period, buckets in wanted:
+        for bucket in buckets:
+            in_periods.setdefault(bucket, []).append(period.code)
+    every = [period.code for period, _b in wanted]
+    for code, place, conj, rng, sides in plan:
+        for r in result:
+            if not all(r[f"k{j}"] for j in conj):
+                continue
+            if not rng:
+                codes = every
+            else:
+                codes = in_periods.get(r[f"r{rng[0]}"], [])
+                for j in rng[1:]:
+                    codes = [c for c in codes if c in in_periods.get(r[f"r{j}"], [])]
+                if not codes:
+                    continue
+            values = [(r[f"v{arg}"] if kind == "sum" else arg * r["n"]) for kind, arg in sides]
+            grain_row = {
+                "county_id": r[f"k{place[0]}"],
+                "township_id": r[f"k{place[1]}"],
+                "institution_id": r[f"k{place[2]}"],
+                "category": r[f"k{place[3]}"],
+                "numerator": values[0],
+                "denominator": values[1],
+            }
+            for period_code in codes:
+                rows[(code, period_code)].append(grain_row)
 
 
 # ---------------------------------------------------------------------------
@@ -896,7 +1053,9 @@ def read_records(
     if not manifest.get("snapshot_id"):
         raise DomainError("还没有分析快照：请先运行 yigongti snapshot", field="snapshot")
     place, homes = places(
-        _read(root, "divisions"), _read(root, "institutions"), _read(root, "residents")
+        _read(root, "divisions"),
+        _read(root, "institutions"),
+        _read(root, "residents", RESIDENT_COLUMNS),
     )
     session = OPENERS[engine](root, place, homes)
     try:
