@@ -124,3 +124,37 @@ def test_referral_indicators_in_a_month_and_zero(referred: Path) -> None:
     assert results("ref-05", "2025-05", "county") == {}  # no session in May: no row
     # the wards are there every period; no reserved bed was occupied in May
     assert results("ref-06", "2025-05", "county")[c] == (D(0), D(141 * 31 * 86400), D(0))
+
+
+def test_referrals_count_by_local_day(referred: Path, world: Any, actor_for: Any) -> None:
+    """A referral submitted at 00:30 on 1 June (Beijing time; 16:30 UTC on 31 May) counts in
+    June, one at 23:59 on 31 May in May: timestamps are filtered by their local day
+    (definitions._local_day), the planned months equal the per-month computation."""
+    from yigongti.referrals import services as ref
+
+    lead = world.lead_hospital
+    hekou = actor_for("hekou_doctor")
+    zhang = world.residents["elderly_patient"]
+
+    def up() -> ref.ReferralInput:
+        return ref.ReferralInput(
+            direction="up", resident_id=zhang.pk, diagnosis_code="I10", reason="复诊评估",
+            consent=True, to_institution_id=lead.pk,
+            to_department_id=lead.departments.get(code="XNK").pk,
+        )  # fmt: skip
+
+    with clock.frozen(dt.datetime(2025, 5, 31, 23, 59, tzinfo=TZ)):
+        ref.do_create_referral(hekou, up())
+    with clock.frozen(dt.datetime(2025, 6, 1, 0, 30, tzinfo=TZ)):
+        ref.do_create_referral(hekou, up())
+    do_snapshot(referred)
+    do_compute("2025", root=referred, breakdown=True)
+    c = county_code()
+    # ref-03's denominator: every up or down referral sent in the period
+    assert results("ref-03", "2025-05", "county")[c] == (D(0), D(2), D(0))  # R2 + 23:59
+    assert results("ref-03", "2025-06", "county")[c] == (D(0), D(1), D(0))  # 00:30
+    assert results("ref-03", "2025-Q2", "county")[c] == (D(0), D(3), D(0))
+    assert results("ref-03", "2025", "county")[c] == (D(1), D(5), D(20))
+    # the same months computed one at a time (the planner's buckets against plain filters)
+    do_compute("2025-06", root=referred)
+    assert results("ref-03", "2025-06", "county")[c] == (D(0), D(1), D(0))

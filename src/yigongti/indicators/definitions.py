@@ -126,17 +126,22 @@ def _shape(
     outside: bool = False,
     category: Any = None,
     kind: str = "",
+    home: bool = False,
 ) -> Any:
     """The measure's columns; ``outside`` rows (external settlements, no member institution)
     count for the county only. ``kind`` names the record behind a row placed by the table's
     own ``county_id``/``township_id`` (e.g. a resident's home): ``SETTLEMENT`` for a
     settlement, ``RESIDENT`` for a resident counted in a population (record_id = resident_id);
-    only encounter rows carry an institution."""
+    only encounter rows carry an institution. ``home``: an encounter placed by the patient's
+    home (``_member``'s ``home_county_id``/``home_township_id``), not by its institution."""
     kind = kind or (SETTLEMENT if outside else ENCOUNTER)
     at_member = kind in AT_INSTITUTION and not outside
+    county, township = (
+        (_.home_county_id, _.home_township_id) if home else (_.county_id, _.township_id)
+    )
     return table.select(
-        county_id=_.county_id.cast("int64"),
-        township_id=(ibis.null() if outside else _.township_id).cast("int64"),
+        county_id=county.cast("int64"),
+        township_id=(ibis.null() if outside else township).cast("int64"),
         institution_id=(_.institution_id if at_member else ibis.null()).cast("int64"),
         category=(ibis.literal("") if category is None else category).cast("string"),
         record_kind=ibis.literal(kind),
@@ -147,14 +152,22 @@ def _shape(
 
 
 def _member(t: Tables) -> Any:
-    """Encounters with the place of their institution."""
-    return t.encounters.join(t.places, "institution_id")
+    """Encounters with the place of their institution and the patient's home in a county the
+    member institutions serve (``home_resident_id``, ``home_county_id``, ``home_township_id``;
+    null for a patient from elsewhere): one join for every encounter measure, so the engine
+    computes them in one pass."""
+    homes = _homes(t).select(
+        home_resident_id=_.resident_id,
+        home_county_id=_.county_id,
+        home_township_id=_.township_id,
+    )
+    member = t.encounters.join(t.places, "institution_id")
+    return member.left_join(homes, member.resident_id == homes.home_resident_id)
 
 
 def _external(t: Tables) -> Any:
     """Out-of-county settlements (pharmacies excluded) with the resident's home county."""
-    s = t.settlements.filter(_.kind == OUT_OF_COUNTY)
-    return s.join(t.homes, "resident_id")
+    return t.settlements.join(t.homes, "resident_id").filter(_.kind == OUT_OF_COUNTY)
 
 
 def _visits(t: Tables, p: Period) -> Any:
@@ -270,13 +283,13 @@ def _per_resident(t: Tables, encounters: list[Any], settlements: list[Any]) -> A
     county and township: the population is the snapshot's residents dimension.
     ``encounters`` and ``settlements``: the predicates choosing the events (applied after the
     join with the homes, so every per-resident measure shares one pass)."""
-    homes = _homes(t)
-    inside = t.encounters.join(homes, "resident_id").filter(*encounters)
-    outside = t.settlements.join(homes, "resident_id").filter(_.kind == OUT_OF_COUNTY, *settlements)
-    people = homes.filter(_.counted)
+    inside = _member(t).filter(_.home_resident_id.notnull(), *encounters)
+    # The settlements as ``_external`` joins them (same pass), of residents of served counties.
+    outside = _external(t).filter(_.county_id.isin(t.places.county_id), *settlements)
+    people = _homes(t).filter(_.counted)
     one, zero = ibis.literal(1), ibis.literal(0)
     return (
-        _shape(inside, one, zero)
+        _shape(inside, one, zero, home=True)
         .union(_shape(outside, one, zero, kind=SETTLEMENT), distinct=False)
         .union(_shape(people, zero, one, kind=RESIDENT), distinct=False)
     )
@@ -327,6 +340,7 @@ UP, DOWN = "up", "down"
 NOT_SENT = ("draft", "cancelled")  # a draft or a cancelled referral was never a referral
 LIVE_BOOKING = ("booked", "attended", "no_show")
 LOCAL = dt.timezone(dt.timedelta(hours=8))  # Asia/Shanghai has no daylight saving
+LOCAL_OFFSET_SECONDS = 8 * 3600
 
 
 def _epochs(p: Period) -> tuple[int, int]:
@@ -337,16 +351,29 @@ def _epochs(p: Period) -> tuple[int, int]:
     return int(start.timestamp()), int(end.timestamp())
 
 
+def _local_day(moment: Any) -> Any:
+    """The local (UTC+8) calendar day of a timestamp, from its epoch seconds by integer
+    arithmetic, which every engine computes alike (DuckDB and Spark checked equal at the
+    16:00 UTC boundary); a date, so a period filters it with ``between`` and the engine plans
+    it like any other date (services._split)."""
+    days = (moment.epoch_seconds() + LOCAL_OFFSET_SECONDS) // 86400
+    return (ibis.date(1970, 1, 1) + days.as_interval("D")).cast("date")
+
+
+def _referrals_at(t: Tables, by: str) -> Any:
+    """Referrals placed at the ``by`` institution (from_institution_id / to_institution_id)."""
+    return t.referrals.mutate(institution_id=_[by]).join(t.places, "institution_id")
+
+
 def _sent(t: Tables, p: Period, direction: str, by: str) -> Any:
-    """Referrals of a direction submitted in the period, placed at the ``by`` institution."""
-    start, end = _epochs(p)
-    r = t.referrals.filter(
+    """Referrals of a direction submitted in the period (local days), placed at the ``by``
+    institution."""
+    return _referrals_at(t, by).filter(
         _.direction == direction,
         ~_.status.isin(NOT_SENT),
         _.submitted_at.notnull(),
+        lambda r: _local_day(r.submitted_at).between(p.start, p.end),
     )
-    r = r.filter(r.submitted_at.epoch_seconds() >= start, r.submitted_at.epoch_seconds() < end)
-    return r.mutate(institution_id=r[by]).join(t.places, "institution_id")
 
 
 def _discharges(t: Tables, p: Period, grassroots: bool) -> Any:
@@ -388,21 +415,26 @@ def down_share(t: Tables, p: Period) -> Any:
 def acceptance_hours(t: Tables, p: Period) -> Any:
     """ref-04: mean hours from submission to acceptance of the referrals accepted in the
     period, at the receiving institution: Σ seconds ÷ Σ 3600."""
-    start, end = _epochs(p)
-    r = t.referrals.filter(_.accepted_at.notnull(), _.submitted_at.notnull())
-    r = r.filter(r.accepted_at.epoch_seconds() >= start, r.accepted_at.epoch_seconds() < end)
-    r = r.mutate(institution_id=r.to_institution_id).join(t.places, "institution_id")
+    r = _referrals_at(t, "to_institution_id").filter(
+        _.accepted_at.notnull(),
+        _.submitted_at.notnull(),
+        lambda r: _local_day(r.accepted_at).between(p.start, p.end),
+    )
     waited = r.accepted_at.epoch_seconds() - r.submitted_at.epoch_seconds()
     return _shape(r, waited, ibis.literal(3600), kind=REFERRAL)
 
 
 def reserved_slot_use(t: Tables, p: Period) -> Any:
     """ref-05: live bookings in the reserved pool ÷ reserved slots, sessions in the period."""
-    sessions = t.schedules.filter(_.status == "open", _.day.between(p.start, p.end))
-    sessions = sessions.join(t.places, "institution_id")
-    used = t.bookings.filter(_.pool == "reserved", _.status.isin(LIVE_BOOKING)).join(
-        sessions.select("schedule_id", "institution_id", "county_id", "township_id"),
-        "schedule_id",
+    open_in_period = [_.session_status == "open", _.day.between(p.start, p.end)]
+    schedules = t.schedules.select(
+        "schedule_id", "institution_id", "day", "reserved_count", session_status=_.status
+    )
+    sessions = schedules.join(t.places, "institution_id").filter(*open_in_period)
+    used = (
+        t.bookings.join(schedules, "schedule_id")
+        .join(t.places, "institution_id")
+        .filter(_.pool == "reserved", _.status.isin(LIVE_BOOKING), *open_in_period)
     )
     zero = ibis.literal(0)
     return _shape(used, ibis.literal(1), zero, kind=BOOKING).union(
