@@ -928,6 +928,14 @@ def bench_county(root: Path, params: Params, repeat: int, report: Report) -> Non
 
     duck = best_of(lambda: evaluate(periods, engine="duckdb", root=root), repeat)
     print(duck.line("county_duckdb", rows) + f"  result_rows: {len(duck.result.rows)}")
+    # What `indicators compute --period YEAR --breakdown` evaluates: the year, its quarters and
+    # months (and the earlier year for growth), planned in one pass per base.
+    parts = parse_periods(str(params.year), breakdown=True)
+    whole = best_of(lambda: evaluate(parts, engine="duckdb", root=root), 1, warm_up=False)
+    print(
+        whole.line("county_duckdb_breakdown_17_periods", rows)
+        + f"  result_rows: {len(whole.result.rows)}"
+    )
     baseline = PandasBaseline(root, periods[0])
     missing = [c for c in computed if not baseline.covers(c)]
     plain = best_of(baseline.run, repeat)

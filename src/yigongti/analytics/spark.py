@@ -30,6 +30,11 @@ APP_NAME = "yigongti-indicators"
 # Local mode: shuffles carry rows already grouped per institution, so few partitions; Spark's
 # default of 200 tasks per shuffle would dominate a county's run.
 LOCAL_SHUFFLE_PARTITIONS = "2"
+# Local mode runs the tasks inside the driver's JVM, whose heap is Spark's default 1g: too
+# little for a province's planned pass (30 million encounters joined to 5 million homes and
+# grouped failed with SparkOutOfMemoryError in bench/indicators.py); the JVM takes it only as
+# it needs it.
+LOCAL_DRIVER_MEMORY = "4g"
 INSTALL_HINT = "未安装 Spark 组件：pip install yigongti[spark]"
 
 
@@ -100,6 +105,7 @@ def get_session(master: str | None = None) -> tuple[Any, bool]:
     if rules.is_local_master(master):
         builder = (
             builder.config("spark.sql.shuffle.partitions", LOCAL_SHUFFLE_PARTITIONS)
+            .config("spark.driver.memory", LOCAL_DRIVER_MEMORY)
             .config("spark.ui.enabled", "false")
             .config("spark.driver.host", "127.0.0.1")
             .config("spark.driver.bindAddress", "127.0.0.1")
