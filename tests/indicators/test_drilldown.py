@@ -6,6 +6,7 @@ ids E1…S3, X1…X3); database ids are looked up, never assumed.
 
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -191,6 +192,24 @@ def test_record_rows_are_masked_and_unknown_kinds_are_kept(world: Any, computed:
     assert (unknown.found, unknown.kind_label, gone.found) == (False, "bed_day", False)
 
 
+def test_record_rows_for_an_aggregate_role_are_deidentified(world: Any, computed: Path) -> None:
+    zhang = world.residents["elderly_patient"]
+    rows = queries.list_record_rows(
+        [
+            drilldown.Contribution("encounter", e("S1"), "", D(6000), D(6000)),  # 2024-12-28
+            drilldown.Contribution("settlement", x("X3"), "", D(0), D(300)),  # 陈, 2025-09-01
+            drilldown.Contribution("resident", zhang.pk, "", D(0), D(1)),
+        ],
+        deidentify_on=dt.date(2025, 3, 14),  # the day before 张德福 turns 74
+    )
+    assert [r.resident for r in rows] == [
+        {"mpi_id": "", "name": "男·70–79岁", "sex": "男", "age_band": "70–79岁"},
+        {"mpi_id": "", "name": "男·30–39岁", "sex": "男", "age_band": "30–39岁"},
+        {"mpi_id": "", "name": "男·70–79岁", "sex": "男", "age_band": "70–79岁"},
+    ]
+    assert (rows[0].institution, rows[0].code, rows[0].fund) == ("县人民医院", "I10", D(6000))
+
+
 # --- pages -------------------------------------------------------------------------------
 
 
@@ -246,6 +265,10 @@ def test_county_only_indicator_has_no_deeper_links_but_county_records(
     x1 = body.split(f'data-kind="settlement" data-id="{x("X1")}"')[1].split("</tr>")[0]
     assert "¥20,000.00" in x1 and "¥14,000.00" in x1 and "省人民医院（县域外就医）" in x1
     assert "时间线" not in body.split('id="records"')[1]  # aggregate role: no timeline links
+    # de-identified (DESIGN.md): no masked name, no MPI; sex and age band on the record's date
+    assert "张*福" not in body and "陈*东" not in body and "去标识化" in body
+    assert world.residents["elderly_patient"].mpi_id not in body
+    assert "男·70–79岁" in x1 and "¥14,000.00" in x1
 
 
 def test_records_page_masks_names_and_identity_numbers(world: Any, computed: Path) -> None:

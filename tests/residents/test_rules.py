@@ -246,6 +246,37 @@ class TestAgesAndConsistency:
     def test_age_on(self, birth: dt.date, today: dt.date, age: int) -> None:
         assert rules.age_on(birth, today) == age
 
+    @pytest.mark.parametrize(
+        ("birth", "on", "band"),
+        [
+            (dt.date(1951, 3, 15), dt.date(2021, 3, 14), "60–69岁"),
+            (dt.date(1951, 3, 15), dt.date(2021, 3, 15), "70–79岁"),
+            (dt.date(2025, 1, 1), dt.date(2025, 12, 31), "未满1岁"),
+            (dt.date(2025, 1, 1), dt.date(2026, 1, 1), "0–9岁"),
+            (dt.date(1925, 6, 1), dt.date(2025, 5, 31), "90–99岁"),
+            (dt.date(1925, 6, 1), dt.date(2025, 6, 1), "100岁及以上"),
+        ],
+    )
+    def test_age_band(self, birth: dt.date, on: dt.date, band: str) -> None:
+        assert rules.age_band(birth, on) == band
+
+    @given(
+        st.dates(min_value=dt.date(1900, 1, 1), max_value=dt.date(2025, 12, 31)),
+        st.integers(min_value=0, max_value=45000),
+    )
+    @settings(max_examples=300)
+    def test_age_band_holds_the_age_and_never_the_birth_year(
+        self, birth: dt.date, days: int
+    ) -> None:
+        on = birth + dt.timedelta(days=days)
+        band, age = rules.age_band(birth, on), rules.age_on(birth, on)
+        assert str(birth.year) not in band
+        if 1 <= age < 100:
+            low, high = (int(x) for x in band.removesuffix("岁").split("–"))
+            assert (high - low, low % 10) == (9, 0) and low <= age <= high
+        else:
+            assert band == ("未满1岁" if age < 1 else "100岁及以上")
+
     def test_minor_boundary(self) -> None:
         assert rules.is_minor(dt.date(2007, 12, 31), TODAY) is False
         assert rules.is_minor(dt.date(2008, 1, 1), TODAY) is True

@@ -21,7 +21,7 @@ from yigongti.indicators.drilldown import Contribution
 from yigongti.indicators.models import EvidenceAssessment, EvidenceItem, IndicatorResult
 from yigongti.organizations.models import Institution, Medcom
 from yigongti.residents.models import Resident
-from yigongti.residents.queries import masked_row
+from yigongti.residents.queries import deidentified_row, masked_row
 
 
 @dataclass(frozen=True)
@@ -404,7 +404,8 @@ class RecordRow:
     diagnosis: str = ""
     total: Decimal | None = None
     fund: Decimal | None = None
-    resident: dict[str, str] | None = None  # residents.queries.masked_row
+    # residents.queries.masked_row, or deidentified_row for an aggregate role
+    resident: dict[str, str] | None = None
     category: str = ""
     numerator: Decimal = Decimal(0)
     denominator: Decimal = Decimal(0)
@@ -423,10 +424,21 @@ def yuan(value: Decimal | None) -> str:
     return "—" if value is None else f"¥{value:,.2f}"
 
 
-def list_record_rows(contributions: list[Contribution]) -> list[RecordRow]:
+def list_record_rows(
+    contributions: list[Contribution], *, deidentify_on: dt.date | None = None
+) -> list[RecordRow]:
     """The encounters, external settlements (and residents, for per-resident measures) behind
-    one page of contributions, in its order, residents masked. Only call it for a page the
-    caller has authorised and audited (services.do_read_indicator_records)."""
+    one page of contributions, in its order, residents masked; with ``deidentify_on`` (an
+    aggregate role's view) de-identified instead: sex and age band only, on the record's own
+    date, or on ``deidentify_on`` (the period's last day) for a resident counted in a
+    population. Only call it for a page the caller has authorised and audited
+    (services.do_read_indicator_records)."""
+
+    def person(resident: Resident, on: dt.date | None) -> dict[str, str]:
+        if deidentify_on is None:
+            return masked_row(resident)
+        return deidentified_row(resident, on or deidentify_on)
+
     ids: dict[str, list[int]] = {}
     for c in contributions:
         ids.setdefault(c.record_kind, []).append(c.record_id)
@@ -468,7 +480,7 @@ def list_record_rows(contributions: list[Contribution]) -> list[RecordRow]:
                 diagnosis=names.get(e.principal_diagnosis, ""),
                 total=e.total_cost,
                 fund=e.fund_paid,
-                resident=masked_row(e.resident),
+                resident=person(e.resident, e.visit_date),
                 **base,
             )
         elif c.record_kind == "settlement" and c.record_id in settlements:
@@ -483,11 +495,11 @@ def list_record_rows(contributions: list[Contribution]) -> list[RecordRow]:
                 diagnosis=names.get(s.principal_diagnosis, ""),
                 total=s.total_cost,
                 fund=s.fund_paid,
-                resident=masked_row(s.resident),
+                resident=person(s.resident, s.settlement_date),
                 **base,
             )
         elif c.record_kind == "resident" and c.record_id in residents:
-            row = RecordRow(found=True, resident=masked_row(residents[c.record_id]), **base)
+            row = RecordRow(found=True, resident=person(residents[c.record_id], None), **base)
         else:
             row = RecordRow(found=False, **base)
         rows.append(row)

@@ -273,6 +273,7 @@ def records(
         "result": queries.get_result(indicator.code, each.code, level, org.code, category),
         "stamp": queries.snapshot_stamp(),
         "timeline_links": actor.role not in AGGREGATE_ROLES,
+        "deidentified": actor.role in AGGREGATE_ROLES,
     }
     try:
         found = services.do_read_indicator_records(
@@ -286,7 +287,9 @@ def records(
     context.update(
         {
             "records": found,
-            "rows": queries.list_record_rows(found.rows),
+            "rows": queries.list_record_rows(
+                found.rows, deidentify_on=each.end if context["deidentified"] else None
+            ),
             "page": Paginator(range(found.total), found.size).get_page(found.number),
             "offset": (found.number - 1) * found.size,
             "stale": context["result"] is not None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 
 from django.db.models import Q, QuerySet
@@ -60,6 +61,15 @@ def masked_row(resident: Resident) -> dict[str, str]:
         "phone": kernel.mask_phone(resident.phone),
         "address": kernel.mask_address(township),
     }
+
+
+def deidentified_row(resident: Resident, on: dt.date) -> dict[str, str]:
+    """What an aggregate role (管理中心, 医保审核, 药师) may see of a resident behind a record
+    (DESIGN.md: de-identified data only): sex and the ten-year age band on ``on``; no name,
+    no number, no place finer than the record's own institution, and no MPI (no link)."""
+    sex = resident.get_sex_display()
+    band = rules.age_band(resident.birth_date, on)
+    return {"mpi_id": "", "name": f"{sex}·{band}", "sex": sex, "age_band": band}
 
 
 def list_duplicate_candidates(
