@@ -241,7 +241,7 @@ def _open_spark(root: Path, place: pa.Table, homes: pa.Table) -> Session:
 
     try:
         tables = definitions.Tables(
-            **{f.name: view(f.name) for f in dataclasses.fields(definitions.Tables)}
+            **{f.name: view(f.name) for f in dataclasses.fields(definitions.Tables) if f.init}
         )
     except BaseException:
         close()
