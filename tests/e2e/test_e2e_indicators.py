@@ -63,7 +63,8 @@ def test_dashboard_targets_trend_and_ranking(live_server, page, tmp_path, settin
     log_in(page, base, "admin", DEMO_PASSWORD)
     page.click("nav.ygt-nav >> text=监测指标")
     page.wait_for_url(f"{base}/indicators/")
-    assert page.locator("h1").inner_text() == "紧密型县域医共体监测指标"
+    assert page.locator("h1").inner_text() == "紧密型县域医共体监测指标 青禾县"
+    assert page.locator("#id_county").count() == 0  # one county: no choice to offer
     assert page.locator("#data-stamp").inner_text().startswith("数据截至 2025-03")
     row = page.locator("tr[data-code='nhc-07']")
     # 基层 visits: QH2003 twice and QH1002 once, of six: 50%, below the 65% target

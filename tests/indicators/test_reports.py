@@ -218,7 +218,16 @@ def test_command_writes_both_and_refuses_a_year_without_results(
         )
     with pytest.raises(CommandError, match="年度“25”无效"):
         call_command("indicators", "report", "--year", "25", "--out", str(missing))
+    with pytest.raises(
+        CommandError,
+        match="2025 年没有县“439902000000”的指标结果或您无权查看，可选：439901000000（青禾县）",
+    ):
+        call_command("indicators", "report", "--year", "2025", "--county", "439902000000")
     assert not missing.exists()
+    call_command(
+        "indicators", "report", "--year", "2025", "--county", "439901000000", "--out", str(out)
+    )
+    assert "已生成 2025 年度监测报告（青禾县" in capsys.readouterr().out
 
 
 @pytest.mark.django_db

@@ -144,3 +144,22 @@ def test_growth_without_both_values_is_zero_over_zero(
 )
 def test_chapter_number(chapter: str, number: int) -> None:
     assert rules.chapter_number(chapter) == number
+
+
+@pytest.mark.parametrize(
+    ("county", "prefixes", "visible"),
+    [
+        ("439901", None, True),  # no area limit: every county
+        ("439901", ("439901",), True),  # the county's own medcom
+        ("439901", ("439901102",), True),  # a township institution inside it
+        ("439901", ("4399",), True),  # a city region containing it
+        ("439901", ("43",), True),  # a province
+        ("439902", ("439901",), False),  # the neighbouring county
+        ("439902", ("439901102",), False),
+        ("439901", ("4398", "439902"), False),
+        ("439901", ("439902", "439901"), True),  # any one of several areas
+        ("439901", (), False),  # an empty scope sees nothing
+    ],
+)
+def test_county_visible(county: str, prefixes: tuple[str, ...] | None, visible: bool) -> None:
+    assert rules.county_visible(county, prefixes) is visible

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 import pytest
 from django.test import Client
+from django.utils import timezone
 
+from yigongti.accounts.choices import ScopeKind
+from yigongti.geo.models import Division
+from yigongti.geo.services import do_create_division
+from yigongti.indicators.models import IndicatorResult
 from yigongti.indicators.services import do_compute
 
 pytestmark = pytest.mark.django_db
@@ -61,3 +68,82 @@ def test_refused_for_clinical_roles_and_empty_without_results(world: Any) -> Non
     assert "监测指标看板供县级管理员" in response.content.decode()
     page = client_for(world, "county_admin").get("/indicators/").content.decode()
     assert "还没有计算结果" in page
+
+
+# --- several counties in one deployment ---------------------------------------------------
+
+SONGLING = "439902000000"  # a second fictional county of 青禾市, results stored directly
+
+
+@pytest.fixture
+def two_counties(world: Any, county: Path, settings: Any) -> Path:
+    """青禾县 computed from the hand-built snapshot, and 松岭县 with stored results only (the
+    dashboard reads stored results): nhc-07 30 / 40 for the year, at 松岭镇, and 80% in March."""
+    settings.SNAPSHOT_ROOT = county
+    do_compute("2025", root=county, breakdown=True)
+    city = Division.objects.get(code="439900000000")
+    songling = do_create_division(SONGLING, "松岭县", city, is_fictional=True)
+    town = do_create_division("439902101000", "松岭镇", songling, is_fictional=True)
+    snapshot = IndicatorResult.objects.values_list("snapshot_id", flat=True).first()
+    rows = [
+        ("2025", "county", SONGLING, 30, 40, "75"),
+        ("2025", "township", town.code, 30, 40, "75"),
+        ("2025-03", "county", SONGLING, 8, 10, "80"),
+    ]
+    IndicatorResult.objects.bulk_create(
+        IndicatorResult(
+            indicator_code="nhc-07",
+            period=period,
+            level=level,
+            org_code=org,
+            numerator=Decimal(num),
+            denominator=Decimal(den),
+            value=Decimal(value),
+            snapshot_id=snapshot,
+            engine="duckdb",
+            computed_at=timezone.now(),
+        )
+        for period, level, org, num, den, value in rows
+    )
+    return county
+
+
+def test_a_county_user_sees_only_their_county(world: Any, two_counties: Path) -> None:
+    client = client_for(world, "county_admin")
+    page = client.get(f"/indicators/?period=2025&county={SONGLING}").content.decode()
+    assert 'id="id_county"' not in page and "松岭" not in page  # asking for it changes nothing
+    row = page.split('data-code="nhc-07"')[1].split("</tr>")[0]
+    assert "50.00%" in row and "2 / 4" in row
+    assert '<span class="fs-6 text-muted" id="county-name">青禾县</span>' in page
+    refused = client.get(
+        f"/indicators/report/?year=2025&format=xlsx&county={SONGLING}", follow=True
+    ).content.decode()
+    assert (
+        f"2025 年没有县“{SONGLING}”的指标结果或您无权查看，可选：439901000000（青禾县）" in refused
+    )
+
+
+def test_a_region_user_chooses_the_county(world: Any, two_counties: Path) -> None:
+    user = world.users["insurance_reviewer"]
+    user.scope_kind = ScopeKind.REGION
+    user.scope_division = Division.objects.get(code="439900000000")  # 青禾市
+    user.save()
+    client = client_for(world, "insurance_reviewer")
+    page = client.get("/indicators/?period=2025&indicator=nhc-07").content.decode()
+    choice = page.split('id="id_county"')[1].split("</select>")[0]
+    assert '<option value="439901000000" selected>青禾县</option>' in choice
+    assert f'<option value="{SONGLING}">松岭县</option>' in choice
+    row = page.split('data-code="nhc-07"')[1].split("</tr>")[0]
+    assert "50.00%" in row  # the first county by code until another is chosen
+    page = client.get(f"/indicators/?period=2025&indicator=nhc-07&county={SONGLING}")
+    body = page.content.decode()
+    row = body.split('data-code="nhc-07"')[1].split("</tr>")[0]
+    assert "75.00%" in row and "30 / 40" in row and f"&amp;county={SONGLING}" in row
+    ranking = body.split('id="ranking"')[1].split("</table>")[0]
+    assert "松岭镇" in ranking and "河口乡" not in ranking
+    assert '"values": [null, null, 80.0, null' in body  # the trend is 松岭县's
+    assert f'name="county" value="{SONGLING}"' in body  # the ranking form keeps the choice
+    assert f"format=xlsx&amp;county={SONGLING}" in body
+    report = client.get(f"/indicators/report/?year=2025&format=xlsx&county={SONGLING}")
+    assert report.status_code == 200
+    assert "松岭县-2025-医共体监测报告.xlsx" in unquote(report["Content-Disposition"])

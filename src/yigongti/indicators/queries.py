@@ -47,12 +47,34 @@ def default_period() -> str:
     return years[0] if years else ""
 
 
-def list_overview(period: str) -> list[OverviewRow]:
-    """Every indicator with its county value for the period (none where not computed)."""
+def list_counties(period: str, scope: Scope) -> list[tuple[str, str]]:
+    """``(division code, name)`` of the counties with results for the period that the scope
+    may see (``rules.county_visible``), by code: a deployment may hold several counties."""
+    codes = set(
+        IndicatorResult.objects.filter(
+            period=period, level=definitions.COUNTY, category=""
+        ).values_list("org_code", flat=True)
+    )
+    return [
+        (d.code, d.name)
+        for d in Division.objects.filter(code__in=codes).order_by("code")
+        if rules.county_visible(d.prefix, scope.division_prefixes)
+    ]
+
+
+def choose_county(period: str, scope: Scope, wanted: str = "") -> tuple[str, str] | None:
+    """The county the dashboard or report shows: ``wanted`` when the scope may see it and it
+    has results, otherwise the first such county; ``None`` when there is none."""
+    counties = list_counties(period, scope)
+    return next((c for c in counties if c[0] == wanted), counties[0] if counties else None)
+
+
+def list_overview(period: str, county: str) -> list[OverviewRow]:
+    """Every indicator with the county's value for the period (none where not computed)."""
     found = {
         r.indicator_code: r
         for r in IndicatorResult.objects.filter(
-            period=period, level=definitions.COUNTY, category=""
+            period=period, level=definitions.COUNTY, category="", org_code=county
         )
     }
     try:
@@ -77,14 +99,15 @@ def list_overview(period: str) -> list[OverviewRow]:
     return rows
 
 
-def list_trend(code: str, year: str) -> list[tuple[str, Decimal | None]]:
-    """The county value of each month of the year (``None`` where there is no result)."""
+def list_trend(code: str, year: str, county: str) -> list[tuple[str, Decimal | None]]:
+    """The county's value in each month of the year (``None`` where there is no result)."""
     values = {
         r.period: r.value
         for r in IndicatorResult.objects.filter(
             indicator_code=code,
             level=definitions.COUNTY,
             category="",
+            org_code=county,
             period__startswith=f"{year}-",
         )
         if len(r.period) == 7 and "Q" not in r.period
@@ -92,25 +115,25 @@ def list_trend(code: str, year: str) -> list[tuple[str, Decimal | None]]:
     return [(f"{year}-{m:02d}", values.get(f"{year}-{m:02d}")) for m in range(1, 13)]
 
 
-def list_ranking(code: str, period: str, level: str) -> list[dict[str, Any]]:
-    """Institutions (or townships) by value, best first for the indicator's direction."""
+def list_ranking(code: str, period: str, level: str, county: str) -> list[dict[str, Any]]:
+    """The county's institutions (or townships) by value, best first for the indicator's
+    direction; those of other counties are left out."""
     indicator = definitions.get(code)
-    results = list(
+    within = Division.objects.filter(code=county).values_list("prefix", flat=True).first()
+    if within is None:
+        return []
+    stored = list(
         IndicatorResult.objects.filter(indicator_code=code, period=period, level=level, category="")
     )
-    names: dict[str, str] = {}
-    if level == definitions.INSTITUTION:
-        names = dict(
-            Institution.objects.filter(code__in=[r.org_code for r in results]).values_list(
-                "code", "name"
-            )
-        )
-    else:
-        names = dict(
-            Division.objects.filter(code__in=[r.org_code for r in results]).values_list(
-                "code", "name"
-            )
-        )
+    codes = [r.org_code for r in stored]
+    names: dict[str, str] = dict(
+        (
+            Institution.objects.filter(code__in=codes, division__prefix__startswith=within)
+            if level == definitions.INSTITUTION
+            else Division.objects.filter(code__in=codes, prefix__startswith=within)
+        ).values_list("code", "name")
+    )
+    results = [r for r in stored if r.org_code in names]
     lower_first = indicator.direction == "lower"
 
     def order(r: IndicatorResult) -> tuple[bool, Decimal, str]:
@@ -120,23 +143,13 @@ def list_ranking(code: str, period: str, level: str) -> list[dict[str, Any]]:
     return [
         {
             "org_code": r.org_code,
-            "name": names.get(r.org_code, r.org_code),
+            "name": names[r.org_code],
             "numerator": r.numerator,
             "denominator": r.denominator,
             "value": r.value,
         }
         for r in sorted(results, key=order)
     ]
-
-
-def get_county(period: str) -> tuple[str, str] | None:
-    """``(division code, name)`` of the county the overview shows for the period (see
-    ``get_county_code``); ``None`` when the period has no results."""
-    code = get_county_code(period)
-    if not code:
-        return None
-    name = Division.objects.filter(code=code).values_list("name", flat=True).first()
-    return code, name or code
 
 
 def category_names(indicator: definitions.Indicator) -> dict[str, tuple[str, str]]:
@@ -160,10 +173,11 @@ class CategoryRow:
     value: Decimal | None  # None: no result or a zero denominator ("—")
 
 
-def list_category_breakdown(indicator: definitions.Indicator, period: str) -> list[CategoryRow]:
+def list_category_breakdown(
+    indicator: definitions.Indicator, period: str, county: str
+) -> list[CategoryRow]:
     """The county's results of a broken-down indicator for every category in display order
     (no value where it has none), then any other stored category (e.g. 未知)."""
-    county = get_county_code(period)
     stored = {
         r.category: r
         for r in IndicatorResult.objects.filter(
@@ -594,17 +608,6 @@ def get_register(medcom: Medcom, year: int, scope: Scope) -> list[RegisterEntry]
             )
         )
     return entries
-
-
-def get_county_code(period: str) -> str:
-    """The county whose results the overview shows (the first county with results)."""
-    return (
-        IndicatorResult.objects.filter(period=period, level=definitions.COUNTY, category="")
-        .order_by("org_code")
-        .values_list("org_code", flat=True)
-        .first()
-        or ""
-    )
 
 
 def list_result_categories(code: str, period: str, level: str, org_code: str) -> list[str]:

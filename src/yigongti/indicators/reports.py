@@ -101,21 +101,30 @@ class Report:
         return [item for _, items in self.dimensions for item in items]
 
 
-def build_report(year: str, scope: Scope = EVERYTHING) -> Report:
-    """The report of a year from its stored results; DomainError (Chinese) when the year is
-    malformed or has no results. ``scope`` picks the evidence register whose verdicts the
-    qualitative indicators show (the viewer's; the command line sees every register)."""
+def build_report(year: str, scope: Scope = EVERYTHING, county: str = "") -> Report:
+    """The report of a county's year from its stored results; DomainError (Chinese) when the
+    year is malformed, has no results, or ``county`` (a division code; "" = the first the
+    scope may see) is not one of its counties. ``scope`` also picks the evidence register whose
+    verdicts the qualitative indicators show (the viewer's; the command line sees all)."""
     year = (year or "").strip()
     if not _YEAR.match(year):
         raise DomainError(f"年度“{year}”无效，应为四位年份，如 2025", field="year")
-    county = queries.get_county(year)
-    if county is None:
+    chosen = queries.choose_county(year, scope, county)
+    if chosen is None:
         raise DomainError(
             f"{year} 年没有指标结果：请先运行 yigongti indicators compute --period {year} --breakdown",
             field="year",
         )
+    if county and chosen[0] != county:
+        counties = "、".join(
+            f"{code}（{name}）" for code, name in queries.list_counties(year, scope)
+        )
+        raise DomainError(
+            f"{year} 年没有县“{county}”的指标结果或您无权查看，可选：{counties}", field="county"
+        )
+    code = chosen[0]
     by_dimension: dict[str, list[ReportIndicator]] = {}
-    for row in queries.with_verdicts(queries.list_overview(year), scope, year):
+    for row in queries.with_verdicts(queries.list_overview(year, code), scope, year):
         indicator = row.indicator
         computed = indicator.measure is not None
         breakdowns = []
@@ -129,7 +138,7 @@ def build_report(year: str, scope: Scope = EVERYTHING) -> Report:
                             "编码",
                             [
                                 {**r, "code": r["org_code"]}
-                                for r in queries.list_ranking(indicator.code, year, level)
+                                for r in queries.list_ranking(indicator.code, year, level, code)
                             ],
                         )
                     )
@@ -147,7 +156,7 @@ def build_report(year: str, scope: Scope = EVERYTHING) -> Report:
                                 "numerator": c.numerator,
                                 "denominator": c.denominator,
                             }
-                            for c in queries.list_category_breakdown(indicator, year)
+                            for c in queries.list_category_breakdown(indicator, year, code)
                         ],
                         ranked=False,
                     )
@@ -162,7 +171,7 @@ def build_report(year: str, scope: Scope = EVERYTHING) -> Report:
                 rules.status_label(
                     row.status, indicator.status, row.value is not None, row.verdict_label
                 ),
-                queries.list_trend(indicator.code, year) if computed else [],
+                queries.list_trend(indicator.code, year, code) if computed else [],
                 breakdowns,
             )
         )
@@ -170,8 +179,8 @@ def build_report(year: str, scope: Scope = EVERYTHING) -> Report:
     end = dt.date(int(year), 12, 31)
     return Report(
         year=year,
-        county_code=county[0],
-        county_name=county[1],
+        county_code=chosen[0],
+        county_name=chosen[1],
         data_until=stamp["data_until"] or "—",
         taken_at=stamp["taken_at"] or "—",
         snapshot_id=stamp["snapshot_id"] or "—",

@@ -231,6 +231,17 @@ DRILL_COUNTY_ROLES = frozenset({"county_admin", "centre_staff", "insurance_revie
 DRILL_INSTITUTION_ROLES = frozenset({"institution_admin"})
 
 
+def county_visible(county_prefix: str, division_prefixes: tuple[str, ...] | None) -> bool:
+    """A county's aggregate values are shown to a scope whose areas lie in the county (an
+    institution or township user sees their own county) or contain it (a region sees its
+    counties); ``None`` — no area limit — sees every county. Never another county."""
+    if division_prefixes is None:
+        return True
+    return any(
+        p.startswith(county_prefix) or county_prefix.startswith(p) for p in division_prefixes
+    )
+
+
 def drill_refusal(role: str, level: str, in_scope: bool) -> str:
     """Why ``role`` may not open ``level`` (county | township | institution) of an org
     (``in_scope``: the actor's data scope covers it); ``""`` when it may."""

@@ -43,15 +43,19 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     if code not in {i.code for i in computed}:
         code = computed[0].code if computed else ""
     chosen = definitions.get(code) if code else None
+    # A deployment may hold several counties: the one asked for, else the first in scope.
+    counties = queries.list_counties(period, actor.scope) if period else []
+    county = queries.choose_county(period, actor.scope, request.GET.get("county", ""))
+    county_code = county[0] if county else ""
     # Townships first: the institution ranking of a share indicator mostly splits by type.
     level = request.GET.get("level") or definitions.TOWNSHIP
     if chosen is None or level not in chosen.levels or level == definitions.COUNTY:
         level = next(
             (lv for lv in (chosen.levels if chosen else ()) if lv != definitions.COUNTY), ""
         )
-    trend = queries.list_trend(code, period[:4]) if code and period else []
+    trend = queries.list_trend(code, period[:4], county_code) if code and period else []
     categories = (
-        queries.list_category_breakdown(chosen, period)
+        queries.list_category_breakdown(chosen, period, county_code)
         if chosen and chosen.category_label and period
         else []
     )
@@ -62,7 +66,9 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             "period": period,
             "periods": periods,
             "rows": (
-                queries.with_verdicts(queries.list_overview(period), actor.scope, period)
+                queries.with_verdicts(
+                    queries.list_overview(period, county_code), actor.scope, period
+                )
                 if period
                 else []
             ),
@@ -79,9 +85,15 @@ def dashboard(request: HttpRequest) -> HttpResponse:
                 code,
                 period,
                 level,
-                queries.list_ranking(code, period, level) if level and period else [],
+                queries.list_ranking(code, period, level, county_code) if level and period else [],
             ),
-            "county_drill": _county_drill(actor, period) if period else "",
+            "county": county,
+            "counties": counties,
+            # carried by the page's own links when there is a choice to keep
+            "county_query": f"&county={county_code}" if len(counties) > 1 else "",
+            "county_drill": county_code
+            if _may_open(actor, definitions.COUNTY, county_code)
+            else "",
             "drillable": DRILLABLE,
             "trend": {
                 "months": [m for m, _ in trend],
@@ -119,7 +131,7 @@ def report(request: HttpRequest) -> HttpResponse:
     try:
         if fmt not in reports.FORMATS:
             raise DomainError(f"报告格式“{fmt}”不可用，可选：{'、'.join(reports.FORMATS)}")
-        built = reports.build_report(year, actor.scope)
+        built = reports.build_report(year, actor.scope, request.GET.get("county", "")[:12])
         content = reports.render(built, fmt)
     except DomainError as exc:
         messages.error(request, exc.summary())
@@ -298,12 +310,6 @@ def records(
         }
     )
     return render(request, "indicators/records.html", context)
-
-
-def _county_drill(actor: Actor, period: str) -> str:
-    """The county code whose drill-down the overview links to, "" when the actor may not."""
-    county = queries.get_county_code(period)
-    return county if county and _may_open(actor, definitions.COUNTY, county) else ""
 
 
 def _drill_links(

@@ -60,6 +60,9 @@ class Command(BaseCommand):
         report.add_argument("--year", required=True, help="年度，如 2025")
         report.add_argument("--format", default="xlsx", choices=reports.FORMATS, help="文件格式")
         report.add_argument("--out", help="输出文件（默认 <县>-<年度>-医共体监测报告.<格式>）")
+        report.add_argument(
+            "--county", default="", help="县的区划代码（默认：有结果的第一个县；部署多个县时指定）"
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         if options["action"] == "export":
@@ -130,7 +133,7 @@ class Command(BaseCommand):
     def _report(self, options: dict[str, Any]) -> None:
         fmt = options["format"]
         try:
-            report = reports.build_report(options["year"])
+            report = reports.build_report(options["year"], county=options["county"])
             content = reports.render(report, fmt)
         except DomainError as exc:
             raise CommandError(exc.summary()) from None
