@@ -168,3 +168,12 @@ def test_export_csv_and_xlsx(
     assert ["nhc-11", "2025", c, 2, 3, 66.666667, ""] in values
     with pytest.raises(Exception, match="统计期 2024 没有指标结果"):
         call_command("indicators", "export", "--period", "2024", "--out", str(tmp_path / "x.csv"))
+
+
+def test_progress_starts_at_zero_and_ticks_once_per_query(county: Path) -> None:
+    calls: list[tuple[str, int, int]] = []
+    do_compute("2025", root=county, progress=lambda *a: calls.append(a))
+    total = calls[0][2]
+    assert calls[0] == ("计算指标", 0, total)  # shown before the first (largest) query runs
+    assert calls == [("计算指标", done, total) for done in range(total + 1)]
+    assert total >= 2

@@ -640,6 +640,8 @@ def _levels_planned(
         (i.code, p.code): [] for i in indicators if i not in alone for p in planned_periods
     }
     steps, done = len(groups) + len(alone) * len(periods), 0
+    if progress is not None:  # the bar shows its length before the first (largest) query
+        progress(done, steps)
     for branches in groups.values():
         _planned_query(session, branches, grain, wanted, rows)
         done += 1
