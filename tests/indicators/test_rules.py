@@ -163,3 +163,11 @@ def test_chapter_number(chapter: str, number: int) -> None:
 )
 def test_county_visible(county: str, prefixes: tuple[str, ...] | None, visible: bool) -> None:
     assert rules.county_visible(county, prefixes) is visible
+
+
+def test_choose_county() -> None:
+    both = [("439901000000", "青禾县"), ("439902000000", "松岭县")]
+    assert rules.choose_county(both, "439902000000") == ("439902000000", "松岭县")
+    assert rules.choose_county(both) == ("439901000000", "青禾县")  # none asked: the first
+    assert rules.choose_county(both, "439903000000") == ("439901000000", "青禾县")  # not seen
+    assert rules.choose_county([], "439901000000") is None

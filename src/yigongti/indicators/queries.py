@@ -62,13 +62,6 @@ def list_counties(period: str, scope: Scope) -> list[tuple[str, str]]:
     ]
 
 
-def choose_county(period: str, scope: Scope, wanted: str = "") -> tuple[str, str] | None:
-    """The county the dashboard or report shows: ``wanted`` when the scope may see it and it
-    has results, otherwise the first such county; ``None`` when there is none."""
-    counties = list_counties(period, scope)
-    return next((c for c in counties if c[0] == wanted), counties[0] if counties else None)
-
-
 def list_overview(period: str, county: str) -> list[OverviewRow]:
     """Every indicator with the county's value for the period (none where not computed)."""
     found = {

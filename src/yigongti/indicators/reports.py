@@ -109,18 +109,17 @@ def build_report(year: str, scope: Scope = EVERYTHING, county: str = "") -> Repo
     year = (year or "").strip()
     if not _YEAR.match(year):
         raise DomainError(f"年度“{year}”无效，应为四位年份，如 2025", field="year")
-    chosen = queries.choose_county(year, scope, county)
+    counties = queries.list_counties(year, scope)
+    chosen = rules.choose_county(counties, county)
     if chosen is None:
         raise DomainError(
             f"{year} 年没有指标结果：请先运行 yigongti indicators compute --period {year} --breakdown",
             field="year",
         )
     if county and chosen[0] != county:
-        counties = "、".join(
-            f"{code}（{name}）" for code, name in queries.list_counties(year, scope)
-        )
+        choices = "、".join(f"{code}（{name}）" for code, name in counties)
         raise DomainError(
-            f"{year} 年没有县“{county}”的指标结果或您无权查看，可选：{counties}", field="county"
+            f"{year} 年没有县“{county}”的指标结果或您无权查看，可选：{choices}", field="county"
         )
     code = chosen[0]
     by_dimension: dict[str, list[ReportIndicator]] = {}

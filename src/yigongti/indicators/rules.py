@@ -242,6 +242,13 @@ def county_visible(county_prefix: str, division_prefixes: tuple[str, ...] | None
     )
 
 
+def choose_county(counties: list[tuple[str, str]], wanted: str = "") -> tuple[str, str] | None:
+    """The county a dashboard or report shows, of ``(code, name)`` those the viewer may see
+    (``queries.list_counties``): ``wanted`` when it is one of them, else the first; ``None``
+    when there is none."""
+    return next((c for c in counties if c[0] == wanted), counties[0] if counties else None)
+
+
 def drill_refusal(role: str, level: str, in_scope: bool) -> str:
     """Why ``role`` may not open ``level`` (county | township | institution) of an org
     (``in_scope``: the actor's data scope covers it); ``""`` when it may."""

@@ -45,7 +45,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     chosen = definitions.get(code) if code else None
     # A deployment may hold several counties: the one asked for, else the first in scope.
     counties = queries.list_counties(period, actor.scope) if period else []
-    county = queries.choose_county(period, actor.scope, request.GET.get("county", ""))
+    county = rules.choose_county(counties, request.GET.get("county", ""))
     county_code = county[0] if county else ""
     # Townships first: the institution ranking of a share indicator mostly splits by type.
     level = request.GET.get("level") or definitions.TOWNSHIP
