@@ -391,7 +391,16 @@ def list_drill_children(
     return rows
 
 
-KIND_LABELS = {"encounter": "医共体内诊疗", "settlement": "县域外结算", "resident": "居民"}
+KIND_LABELS = {
+    "encounter": "医共体内诊疗",
+    "settlement": "县域外结算",
+    "resident": "居民",
+    "referral": "转诊单",
+    "schedule": "出诊排班",
+    "booking": "预约",
+    "bed_booking": "床位占用",
+    "ward": "病区",
+}
 
 
 @dataclass(frozen=True)
