@@ -22,6 +22,7 @@ from yigongti.core import clock
 from yigongti.core import rules as kernel
 from yigongti.core.errors import AccessDenied, DomainError
 from yigongti.core.pdf import html_to_pdf
+from yigongti.encounters.choices import Setting
 from yigongti.encounters.queries import get_code_names
 from yigongti.referrals import queries, rules, services
 from yigongti.referrals.choices import Direction, Status
@@ -262,6 +263,18 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
     field = return_form.fields["to_institution"]
     assert hasattr(field, "choices")
     field.choices = [(i.pk, i.name) for i in grassroots]
+    # The summary stores codes (outpatient, I10); the page shows 门诊 and the diagnosis name.
+    summary_rows = (referral.summary or {}).get("recent", [])
+    code_names = get_code_names(e.get("diagnosis", "") for e in summary_rows)
+    setting_labels = dict(Setting.choices)
+    recent = [
+        {
+            **e,
+            "setting": setting_labels.get(e.get("setting", ""), e.get("setting", "")),
+            "diagnosis_name": code_names.get(e.get("diagnosis", ""), ""),
+        }
+        for e in summary_rows
+    ]
     return render(
         request,
         "referrals/detail.html",
@@ -274,6 +287,7 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
             "diagnosis_name": get_code_names([referral.diagnosis_code]).get(
                 referral.diagnosis_code, ""
             ),
+            "recent": recent,
             "calc": calc,
             "estimate": estimate,
             "wards": [w for w in wards if w.beds > 0],
