@@ -764,7 +764,13 @@ class _ChunkCleaner:
                     for name, messages in exc.field_errors.items():
                         errors.setdefault(name, list(messages))
             code = getattr(row.data, "institution_code", "")
-            if institution_allowed is not None and code and not institution_allowed(code):
+            # An unknown code already has its reason; "not in your scope" would only repeat it.
+            if (
+                institution_allowed is not None
+                and code
+                and "institution_code" not in errors
+                and not institution_allowed(code)
+            ):
                 errors.setdefault("institution_code", []).append(
                     f"机构编码“{code}”不在您的数据范围内"
                 )
