@@ -468,7 +468,9 @@ def test_register_page_shows_checklist_and_pending_assessment(world: Any) -> Non
     assert "紧密型指标证据登记（2025 年度）" in page
     one = section(page, "nhc-01")
     assert "资源统一管理" in one and "待评估" in one and "已有佐证的要点 0 / 5" in one
-    assert one.count("（缺少佐证）") == 5 and "seeds/002 三(一)2" in one
+    assert one.count("（缺少佐证）") == 5
+    assert "依据：《南县全面推进紧密型县域医疗卫生共同体建设实施方案》三(一)2" in one
+    assert "seeds/" not in one and "口径：" in one and "（[V]）" not in one
     assert 'id="nhc-01-assess"' in one and 'id="nhc-01-upload"' in one
     staff_page = client_for(world, "centre_staff").get("/indicators/evidence/").content.decode()
     assert 'id="nhc-01-upload"' in staff_page and 'id="nhc-01-assess"' not in staff_page

@@ -133,7 +133,10 @@ def test_excel_sheets_values_formats_and_caliber(county: Path, settings: Any) ->
     assert sheet.cell(r, 9).value == "[I]"
     assert sheet.cell(r, 10).value == definitions.get("nhc-07").caliber
     assert "基层医疗卫生机构" in sheet.cell(r, 10).value
-    assert sheet.cell(r, 11).value == definitions.TARGET_SOURCE
+    assert sheet.cell(r, 11).value == (
+        "《南县全面推进紧密型县域医疗卫生共同体建设实施方案》：到2026年底县域就诊率90%、"
+        "基层诊疗人次占比65%〔原文〕"
+    )
 
     r = row_of(sheet, "nhc-08")
     value, num, den, target, status = (sheet.cell(r, c) for c in (4, 5, 6, 7, 8))

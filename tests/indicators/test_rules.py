@@ -171,3 +171,55 @@ def test_choose_county() -> None:
     assert rules.choose_county(both) == ("439901000000", "青禾县")  # none asked: the first
     assert rules.choose_county(both, "439903000000") == ("439901000000", "青禾县")  # not seen
     assert rules.choose_county([], "439901000000") is None
+
+
+@pytest.mark.parametrize(
+    ("text", "shown"),
+    [
+        (
+            "seeds/004 §9：至少 1/4",
+            "《贵州省加快推进紧密型城市医疗集团建设工作方案》第9条：至少 1/4",
+        ),
+        (
+            "seeds/002 三(一)4(2)；seeds/004 9 [V]",
+            "《南县全面推进紧密型县域医疗卫生共同体建设实施方案》三(一)4(2)；"
+            "《贵州省加快推进紧密型城市医疗集团建设工作方案》第9条〔原文〕",
+        ),
+        (
+            "seeds/000 13 [V]",
+            "《关于开展紧密型县域医疗卫生共同体建设试点的指导方案》第13条〔原文〕",
+        ),
+        (
+            "seeds/001 理事会每季度至少1次 [V]",
+            "《张店区区域医疗卫生机构组建医疗集团实施方案（试行）》理事会每季度至少1次〔原文〕",
+        ),
+        ("一般为 1%–3%（参考值 [EST]）", "一般为 1%–3%（参考值〔估算〕）"),
+        ("seeds/009 5", "seeds/009 5"),  # an unknown document stays as it is
+        ("门急诊人次 ÷ 常住人口", "门急诊人次 ÷ 常住人口"),
+    ],
+)
+def test_cite(text: str, shown: str) -> None:
+    assert rules.cite(text) == shown
+
+
+def test_tag_labels() -> None:
+    assert [rules.tag_label(t) for t in ("[V]", "[S]", "[I]", "[M]", "[EST]", "[X]")] == [
+        "原文",
+        "二手资料",
+        "据原文推定",
+        "待核实",
+        "估算",
+        "[X]",
+    ]
+
+
+def test_every_source_users_see_is_cited_by_title() -> None:
+    from yigongti.indicators import definitions
+
+    texts = [i.caliber for i in definitions.INDICATORS]
+    texts += [i.target_source for i in definitions.INDICATORS]
+    texts += [c.source for i in definitions.INDICATORS for c in definitions.criteria_of(i.code)]
+    for text in texts:
+        shown = rules.cite(text)
+        assert "seeds/" not in shown and "[" not in shown and "§" not in shown, shown
+        assert "calibration" not in shown and "scheduling." not in shown, shown

@@ -823,8 +823,9 @@ INDICATORS: tuple[Indicator, ...] = (
         "",
         "",
         ALL_LEVELS,
+        # the usual range: reference/calibration.md §6 [EST]
         "基层医疗卫生机构提交的上转人次 ÷ 基层医疗卫生机构出院人次（按提交日期、出院日期）；"
-        "乡镇卫生院一般为 3%–6%（calibration §6 [EST]）",
+        "乡镇卫生院一般为 3%–6%（参考值 [EST]）",
         "[I]",
         "computed",
         up_referral_rate,
@@ -839,7 +840,8 @@ INDICATORS: tuple[Indicator, ...] = (
         "",
         "",
         (COUNTY, INSTITUTION),
-        "县级医院提交的下转人次 ÷ 县级医院出院人次；一般为 1%–3%（calibration §6 [EST]）",
+        # the usual range: reference/calibration.md §6 [EST]
+        "县级医院提交的下转人次 ÷ 县级医院出院人次；一般为 1%–3%（参考值 [EST]）",
         "[I]",
         "computed",
         down_referral_rate,
@@ -901,7 +903,8 @@ INDICATORS: tuple[Indicator, ...] = (
         "",
         (COUNTY, INSTITUTION),
         "预留床位在本期内的占用时长（入院至出院，截取在本期内）÷（预留床位数 × 本期时长）；"
-        "预留床位数按快照时的 scheduling.reserved_bed_share（seeds/004 §9：至少 1/4）",
+        # the share: policy parameter scheduling.reserved_bed_share in force on the snapshot day
+        "预留床位数按快照时的预留床位比例（seeds/004 §9：至少 1/4）",
         "[I]",
         "computed",
         reserved_bed_use,

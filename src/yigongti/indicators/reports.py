@@ -485,12 +485,13 @@ def _dimension(
         _target(sheet, f, row, 6, ind)
         sheet.write_string(row, 7, item.status_label, f.status(item.status))
         sheet.write_string(row, 8, ind.source_tag, f.centre)
-        sheet.write_string(row, 9, ind.caliber, f.wrap)
-        sheet.write_string(row, 10, ind.target_source or "—", f.wrap)
+        caliber, target_source = rules.cite(ind.caliber), rules.cite(ind.target_source)
+        sheet.write_string(row, 9, caliber, f.wrap)
+        sheet.write_string(row, 10, target_source or "—", f.wrap)
         lines = max(
             _lines(ind.name, WIDTHS[1]),
-            _lines(ind.caliber, WIDTHS[9]),
-            _lines(ind.target_source, WIDTHS[10]),
+            _lines(caliber, WIDTHS[9]),
+            _lines(target_source, WIDTHS[10]),
         )
         sheet.set_row(row, 15 * lines + 2)
     sheet.freeze_panes(header_row + 1, 0)

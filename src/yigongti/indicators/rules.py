@@ -231,6 +231,47 @@ DRILL_COUNTY_ROLES = frozenset({"county_admin", "centre_staff", "insurance_revie
 DRILL_INSTITUTION_ROLES = frozenset({"institution_admin"})
 
 
+# The five policy documents (shared/seeds/) that definitions cite as ``seeds/NNN``: shown to
+# users by their titles (``cite``), never as file numbers.
+SEED_TITLES = {
+    "000": "《关于开展紧密型县域医疗卫生共同体建设试点的指导方案》",
+    "001": "《张店区区域医疗卫生机构组建医疗集团实施方案（试行）》",
+    "002": "《南县全面推进紧密型县域医疗卫生共同体建设实施方案》",
+    "003": "《玉溪市持续深化紧密型县域医疗卫生共同体建设17条措施》",
+    "004": "《贵州省加快推进紧密型城市医疗集团建设工作方案》",
+}
+# Source tags (shared/reference: [V] verbatim, [S] secondary, [I] inferred, [M] recalled,
+# [EST] estimated) as users read them.
+SOURCE_TAG_LABELS = {
+    "V": "原文",
+    "S": "二手资料",
+    "I": "据原文推定",
+    "M": "待核实",
+    "EST": "估算",
+}
+_NUMBERED_ITEM = re.compile(r"seeds/(\d{3})(?:\s*§\s*|\s+)(\d+)(?![\d(（])")
+_SEED = re.compile(r"seeds/(\d{3}) ?")
+_TAG = re.compile(r"\s*\[(V|S|I|M|EST)\]")
+
+
+def tag_label(tag: str) -> str:
+    """``[I]`` → ``据原文推定``; anything else unchanged."""
+    return SOURCE_TAG_LABELS.get(tag.strip().strip("[]"), tag)
+
+
+def cite(text: str) -> str:
+    """A definition's source text as users read it: ``seeds/004 §9`` → ``《…工作方案》第9条``,
+    ``seeds/002 三(一)2`` → ``《…实施方案》三(一)2``, a tag ``[V]`` → ``〔原文〕``."""
+
+    def item(m: re.Match[str]) -> str:
+        title = SEED_TITLES.get(m.group(1))
+        return f"{title}第{m.group(2)}条" if title else m.group(0)
+
+    text = _NUMBERED_ITEM.sub(item, text)
+    text = _SEED.sub(lambda m: SEED_TITLES.get(m.group(1), m.group(0)), text)
+    return _TAG.sub(lambda m: f"〔{SOURCE_TAG_LABELS[m.group(1)]}〕", text)
+
+
 def county_visible(county_prefix: str, division_prefixes: tuple[str, ...] | None) -> bool:
     """A county's aggregate values are shown to a scope whose areas lie in the county (an
     institution or township user sees their own county) or contain it (a region sees its
