@@ -197,6 +197,34 @@ def test_treating_doctor_reads_the_timeline_and_the_read_is_audited(
     assert event.resource_id == visits["zhang"].mpi_id
 
 
+def test_timeline_names_the_kind_of_external_settlement(world: Any, visits: dict[str, Any]) -> None:
+    zhang = visits["zhang"]
+    ctx = enc.ValidationContext.load(today=clock.today())
+    bought = enc.clean_external_settlement(
+        enc.ExternalSettlementInput(
+            source_system="YB",
+            external_id="P1",
+            kind="pharmacy",
+            id_number=zhang.id_number,
+            settlement_date=clock.today() - dt.timedelta(days=1),
+            institution_name="青禾大药房",
+            total_cost=Decimal("36.80"),
+            fund_paid=Decimal("0.00"),
+            personal_paid=Decimal("36.80"),
+            setting="outpatient",
+        ),
+        ctx,
+    )
+    enc.upsert_external_settlements([bought])
+    rows = client_for(world, "hekou_doctor").get(timeline(world)).context["rows"]
+    assert [(r["source"], r["setting"], r["institution"]) for r in rows] == [
+        ("定点零售药店", "购药", "青禾大药房"),
+        ("县域外就医", "住院", "青禾市第一人民医院"),
+        ("医共体成员机构", "住院", "青禾县人民医院"),
+        ("医共体成员机构", "门诊", "青禾县河口乡卫生院"),
+    ]
+
+
 def test_out_of_scope_doctor_is_denied_and_audited(world: Any, visits: dict[str, Any]) -> None:
     response = client_for(world, "township_doctor").get(timeline(world))
     assert response.status_code == 403

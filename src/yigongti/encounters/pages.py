@@ -171,13 +171,17 @@ def resident_timeline(request: HttpRequest, mpi_id: str) -> HttpResponse:
     entries = list_resident_timeline(resident)
     names = get_code_names(e.principal_diagnosis for e in entries)
     settings_label = dict(Setting.choices)
+    external_label = dict(ExternalKind.choices)  # 县域外就医 / 定点零售药店
     rows = [
         {
             "date": e.date,
             "end_date": e.end_date,
             "external": e.kind == "external",
-            "source": "县域外/药店结算" if e.kind == "external" else "医共体成员机构",
-            "setting": settings_label.get(e.setting, e.setting),
+            "source": external_label.get(e.external_kind, "医共体成员机构"),
+            # a retail-pharmacy settlement is a purchase, not a 门诊 visit
+            "setting": "购药"
+            if e.external_kind == ExternalKind.PHARMACY
+            else settings_label.get(e.setting, e.setting),
             "institution": e.institution_name,
             "code": e.principal_diagnosis,
             "diagnosis": names.get(e.principal_diagnosis, ""),

@@ -55,6 +55,7 @@ class TimelineEntry:
     settlement."""
 
     kind: str  # "encounter" | "external"
+    external_kind: str  # ExternalKind of an external settlement; "" for an encounter
     date: dt.date
     end_date: dt.date | None
     setting: str
@@ -73,6 +74,7 @@ def list_resident_timeline(resident: Resident) -> list[TimelineEntry]:
     entries = [
         TimelineEntry(
             kind="encounter",
+            external_kind="",
             date=e.visit_date,
             end_date=e.discharge_date,
             setting=e.setting,
@@ -87,6 +89,7 @@ def list_resident_timeline(resident: Resident) -> list[TimelineEntry]:
     entries += [
         TimelineEntry(
             kind="external",
+            external_kind=s.kind,
             date=s.settlement_date,
             end_date=s.discharge_date,
             setting=s.setting,
