@@ -197,6 +197,14 @@ def test_institution_admin_writes_only_for_own_institutions(world) -> None:  # t
     assert first.errors == {"institution_code": ["机构编码“QH0001”不在您的数据范围内"]}
 
 
+def test_unknown_institution_gets_one_reason_not_also_out_of_scope(world) -> None:  # type: ignore[no-untyped-def]
+    row = "HIS-9,439901195103150033,张德福,QH9999,门诊,2025-01-02,,I10,168.50,100,68.50,\n"
+    upload(client_for(world, "institution_admin"), (HEADER + row).encode("utf-8"))
+    (error,) = ImportRowError.objects.all()
+    assert error.errors == {"institution_code": ["机构代码“QH9999”不存在或不是医共体成员单位"]}
+    assert Encounter.objects.count() == 0
+
+
 def test_settlements_only_by_county_admin(world) -> None:  # type: ignore[no-untyped-def]
     response = upload(client_for(world, "institution_admin"), kind=ImportKind.SETTLEMENTS)
     assert "县域外及药店结算由县级管理员导入" in response.content.decode()
