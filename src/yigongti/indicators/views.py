@@ -271,6 +271,7 @@ def records(
     actor: Actor = request.actor  # type: ignore[attr-defined]
     indicator, each, org = _drill_target(code, period, level, org_code)
     category = request.GET.get("category", "")[:32]
+    deidentified = actor.role in AGGREGATE_ROLES
     try:
         page = int(request.GET.get("page", "1"))
     except ValueError:
@@ -284,8 +285,9 @@ def records(
         "crumbs": _crumbs(actor, indicator, each.code, org, category),
         "result": queries.get_result(indicator.code, each.code, level, org.code, category),
         "stamp": queries.snapshot_stamp(),
-        "timeline_links": actor.role not in AGGREGATE_ROLES,
-        "deidentified": actor.role in AGGREGATE_ROLES,
+        # aggregate roles see de-identified rows and no timeline links (DESIGN.md)
+        "deidentified": deidentified,
+        "timeline_links": not deidentified,
     }
     try:
         found = services.do_read_indicator_records(
@@ -300,7 +302,7 @@ def records(
         {
             "records": found,
             "rows": queries.list_record_rows(
-                found.rows, deidentify_on=each.end if context["deidentified"] else None
+                found.rows, deidentify_on=each.end if deidentified else None
             ),
             "page": Paginator(range(found.total), found.size).get_page(found.number),
             "offset": (found.number - 1) * found.size,
