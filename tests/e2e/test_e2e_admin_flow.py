@@ -142,6 +142,8 @@ def test_admin_break_glass_then_auditor_sees_it(live_server, page) -> None:  # t
     tab.fill("#id_mpi_id", mpi_id)
     tab.select_option("#id_action", "read")
     tab.click("button:has-text('筛选')")
+    # The click only starts the navigation: wait for the filtered page before counting its rows.
+    tab.wait_for_url(lambda url: f"mpi_id={mpi_id}" in url)
     events = tab.locator("#audit-events tbody tr")
     assert events.count() == 1
     text = events.inner_text()

@@ -120,6 +120,7 @@ def test_up_referral_admission_and_downward_return(live_server, page) -> None:  
     tab.goto(f"{base}/referrals/?box=in")
     assert down_number in tab.locator("#referrals").inner_text()
     tab.click("#tab-tasks")
+    tab.wait_for_url(f"{base}/referrals/?box=tasks")
     tasks = tab.locator("#tasks tbody tr")
     assert tasks.count() == 1
     text = tasks.first.inner_text()
