@@ -144,3 +144,24 @@ def test_follow_up_task_page(session: Any, world: Any, frozen: Any) -> None:
     village.post(reverse("referrals:task_done", args=[task.pk]), {"note": "电话随访，已住院"})
     task.refresh_from_db()
     assert (task.status, task.note) == ("done", "电话随访，已住院")
+
+
+def test_impression_equal_to_the_diagnosis_name_is_shown_once(
+    session: Any, world: Any, frozen: Any
+) -> None:
+    """Generated referrals write the catalogue name as the impression: the detail and the
+    printed form show 初步诊断 once, and a different impression after the name."""
+    frozen(at(2, 24, 9))
+    village = client_for(world, "family_doctor")
+    name = "特发性（原发性）高血压"
+    village.post(reverse("referrals:create"), form_data(world, session, impression=name))
+    same = Referral.objects.get()
+    for url in (
+        reverse("referrals:detail", args=[same.pk]),
+        reverse("referrals:print", args=[same.pk]),
+    ):
+        assert html(village.get(url)).count(name) == 1
+    same.impression = "高血压3级（很高危）"
+    same.save(update_fields=["impression"])
+    detail = html(village.get(reverse("referrals:detail", args=[same.pk])))
+    assert f"I10</span> {name} 高血压3级（很高危）</dd>" in detail
