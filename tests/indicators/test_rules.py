@@ -173,6 +173,20 @@ def test_choose_county() -> None:
     assert rules.choose_county([], "439901000000") is None
 
 
+def test_register_of() -> None:
+    """The county's own medcom first, else a medcom of a division containing it, else none."""
+    qinghe, songling, city = (
+        ("439901000000", "439901"),
+        ("439902000000", "439902"),
+        ("439900000000", "4399"),
+    )
+    assert rules.register_of([qinghe, songling], songling) == 1
+    assert rules.register_of([city, songling], songling) == 1  # its own before the city's
+    assert rules.register_of([qinghe, city], songling) == 1  # a city-wide group contains it
+    assert rules.register_of([qinghe], songling) is None  # never another county's verdict
+    assert rules.register_of([], qinghe) is None
+
+
 @pytest.mark.parametrize(
     ("text", "shown"),
     [

@@ -147,3 +147,52 @@ def test_a_region_user_chooses_the_county(world: Any, two_counties: Path) -> Non
     report = client.get(f"/indicators/report/?year=2025&format=xlsx&county={SONGLING}")
     assert report.status_code == 200
     assert "松岭县-2025-医共体监测报告.xlsx" in unquote(report["Content-Disposition"])
+
+
+def test_qualitative_verdicts_follow_the_chosen_county(
+    world: Any, two_counties: Path, actor_for: Any
+) -> None:
+    """A region user sees each county's own nhc-01 verdict: 青禾县's register says 达标,
+    松岭县's medcom says 未达标; a county without a register of its own shows 待评估, never
+    another county's verdict (before, the first medcom in scope spoke for every county)."""
+    from yigongti.indicators.choices import Verdict
+    from yigongti.indicators.models import EvidenceAssessment
+    from yigongti.indicators.services import do_assess
+    from yigongti.organizations.choices import InstitutionType
+    from yigongti.organizations.services import do_add_institution, do_create_medcom
+
+    do_assess(actor_for("county_admin"), world.medcom, "nhc-01", 2025, Verdict.MET, "")
+    user = world.users["insurance_reviewer"]
+    user.scope_kind = ScopeKind.REGION
+    user.scope_division = Division.objects.get(code="439900000000")  # 青禾市
+    user.save()
+    client = client_for(world, "insurance_reviewer")
+
+    def nhc01(county: str) -> str:
+        page = client.get(f"/indicators/?period=2025&county={county}").content.decode()
+        return page.split('data-code="nhc-01"')[1].split("</tr>")[0]
+
+    assert "达标" in nhc01("439901000000") and "待评估" not in nhc01("439901000000")
+    assert "待评估" in nhc01(SONGLING) and "达标" not in nhc01(SONGLING)
+
+    songling = Division.objects.get(code=SONGLING)
+    medcom = do_create_medcom("SL-YGT", "松岭县医共体", songling, is_fictional=True)
+    do_add_institution(
+        code="SL1001",
+        name="松岭县人民医院",
+        inst_type=InstitutionType.GENERAL_HOSPITAL,
+        division=songling,
+        medcom=medcom,
+    )
+    EvidenceAssessment.objects.create(
+        medcom=medcom,
+        indicator_code="nhc-01",
+        year=2025,
+        verdict=Verdict.NOT_MET,
+        comment="尚未统一法人",
+        assessed_by=world.users["county_admin"],
+        assessed_at=timezone.now(),
+    )
+    assert "未达标" in nhc01(SONGLING)
+    row = nhc01("439901000000")
+    assert "达标" in row and "未达标" not in row

@@ -629,13 +629,23 @@ def get_institution_paths(codes: list[str]) -> dict[str, str]:
     return dict(Institution.objects.filter(code__in=codes).values_list("code", "path"))
 
 
-def with_verdicts(rows: list[OverviewRow], scope: Scope, period: str) -> list[OverviewRow]:
+def with_verdicts(
+    rows: list[OverviewRow], scope: Scope, period: str, county_code: str = ""
+) -> list[OverviewRow]:
     """The overview rows with the current verdict of the qualitative indicators for the
-    period's year, from the register of the first medcom in the viewer's scope."""
+    period's year, from the register of the county's medcom among those in the viewer's scope
+    (``rules.register_of``; the first of them when no county is given)."""
     medcoms = list_register_medcoms(scope)
     if not medcoms or not period[:4].isdigit():
         return rows
-    verdicts = list_current_verdicts(medcoms[0].pk, int(period[:4]))
+    at: int | None = 0
+    if county_code:
+        division = Division.objects.filter(code=county_code).only("code", "prefix").first()
+        county = (county_code, division.prefix if division else "")
+        at = rules.register_of([(m.division.code, m.division.prefix) for m in medcoms], county)
+    if at is None:
+        return rows
+    verdicts = list_current_verdicts(medcoms[at].pk, int(period[:4]))
     return [
         dataclasses.replace(
             row,

@@ -123,7 +123,7 @@ def build_report(year: str, scope: Scope = EVERYTHING, county: str = "") -> Repo
         )
     code = chosen[0]
     by_dimension: dict[str, list[ReportIndicator]] = {}
-    for row in queries.with_verdicts(queries.list_overview(year, code), scope, year):
+    for row in queries.with_verdicts(queries.list_overview(year, code), scope, year, code):
         indicator = row.indicator
         computed = indicator.measure is not None
         breakdowns = []

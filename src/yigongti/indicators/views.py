@@ -67,7 +67,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             "periods": periods,
             "rows": (
                 queries.with_verdicts(
-                    queries.list_overview(period, county_code), actor.scope, period
+                    queries.list_overview(period, county_code), actor.scope, period, county_code
                 )
                 if period
                 else []
