@@ -158,3 +158,62 @@ def test_referrals_count_by_local_day(referred: Path, world: Any, actor_for: Any
     # the same months computed one at a time (the planner's buckets against plain filters)
     do_compute("2025-06", root=referred)
     assert results("ref-03", "2025-06", "county")[c] == (D(0), D(1), D(0))
+
+
+def test_records_behind_the_referral_indicators(referred: Path, world: Any, settings: Any) -> None:
+    """The records page of ref-04 … ref-06 shows each referral, booking, bed, session and ward
+    (before, a row said only that such records were not shown)."""
+    from django.test import Client
+
+    from yigongti.core.models import AuditEvent
+    from yigongti.referrals.models import Referral
+
+    settings.SNAPSHOT_ROOT = referred
+    client = Client()
+    client.force_login(world.users["county_admin"])
+
+    def rows(code: str, level: str, org: str) -> dict[str, list[str]]:
+        page = client.get(f"/indicators/drill/{code}/2025/{level}/{org}/records/").content
+        body = page.decode().split('id="records"')[1].split("</tbody>")[0]
+        out: dict[str, list[str]] = {}
+        for tr in body.split("<tr data-kind=")[1:]:
+            kind = tr.split('"')[1]
+            cells = [
+                " ".join(c.split(">", 1)[1].split("</td>")[0].replace("<", " <").split())
+                for c in tr.split("<td")[1:]
+            ]
+            out.setdefault(kind, []).append(" | ".join(cells))
+        return out
+
+    zhang = '张*福 <a class="small" href="/encounters/resident/R00000000001/">时间线 </a>'
+    assert rows("ref-04", "institution", "QH0001") == {
+        "referral": [
+            '1 | 转诊单 <span class="d-block mono text-muted">ZZ20250310000001 </span> | '
+            "2025-03-10 | 桃源村卫生室 → 县人民医院 | 上转·已回转 | "
+            f'<span class="mono">I10 </span> 特发性（原发性）高血压 | {zhang} | — | — | 21600 | 3600'
+        ]
+    }
+    assert rows("ref-05", "county", county_code()) == {
+        "booking": [
+            '1 | 预约 <span class="d-block mono text-muted">第 3 号 </span> | 2025-03-15 | '
+            f"县人民医院 · 心血管内科 | 基层预留号源·已到诊 | — | {zhang} | — | — | 1 | 0"
+        ],
+        "schedule": [
+            "2 | 出诊排班 | 2025-03-15 | 县人民医院 · 心血管内科 | "
+            "上午出诊·号源 6 个，基层预留 2 个 | — | — | — | — | 0 | 2"
+        ],
+    }
+    beds = rows("ref-06", "institution", "QH0001")
+    assert beds["bed_booking"] == [
+        '1 | 床位占用 | 2025-03-11 <span class="text-muted small d-block">至 2025-03-16 </span> | '
+        f"县人民医院 · 心血管内科 | 基层预留床位·已出院/释放 | — | {zhang} | — | — | 432000 | 0"
+    ]
+    # the seven wards of 县人民医院, each with its reserved beds (⌈beds/4⌉) × a year
+    assert len(beds["ward"]) == 7
+    assert beds["ward"][1] == (
+        f"3 | 病区 | — | 县人民医院 · 心血管内科 | 床位 60 张 | — | — | — | — | 0 | {15 * YEAR_SECONDS}"
+    )
+    read = AuditEvent.objects.filter(resource_type="indicator_records").order_by("-seq")[2]
+    assert read.detail["records"] == {
+        "referral": [Referral.objects.get(number="ZZ20250310000001").pk]
+    }

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from django.utils import timezone
+
 from yigongti.accounts.rules import Scope
 from yigongti.analytics.queries import get_manifest
 from yigongti.core.queries import get_parameter, prefix_q
@@ -19,9 +21,14 @@ from yigongti.geo.models import Division
 from yigongti.indicators import definitions, rules
 from yigongti.indicators.drilldown import Contribution
 from yigongti.indicators.models import EvidenceAssessment, EvidenceItem, IndicatorResult
-from yigongti.organizations.models import Institution, Medcom
+from yigongti.organizations.models import Department, Institution, Medcom
+from yigongti.referrals.choices import Direction
+from yigongti.referrals.choices import Status as ReferralStatus
+from yigongti.referrals.models import Referral
 from yigongti.residents.models import Resident
 from yigongti.residents.queries import deidentified_row, masked_row
+from yigongti.scheduling.choices import BedStatus, BookingStatus, Pool, Session
+from yigongti.scheduling.models import BedBooking, Booking, Schedule
 
 
 @dataclass(frozen=True)
@@ -425,6 +432,7 @@ class RecordRow:
     category: str = ""
     numerator: Decimal = Decimal(0)
     denominator: Decimal = Decimal(0)
+    reference: str = ""  # the record's own number where it has one (a referral's 转诊单号)
 
     @property
     def total_yuan(self) -> str:
@@ -440,11 +448,28 @@ def yuan(value: Decimal | None) -> str:
     return "—" if value is None else f"¥{value:,.2f}"
 
 
+# 上转 / 下转 / 转县外: the direction without its explanation in brackets
+DIRECTION_SHORT = {d.value: d.label.split("（")[0] for d in Direction}
+
+
+def _local_date(moment: dt.datetime | None) -> dt.date | None:
+    return timezone.localtime(moment).date() if moment else None
+
+
+def _short(institution: Institution) -> str:
+    return institution.short_name or institution.name
+
+
+def _unit(institution: Institution, department: Department) -> str:
+    return f"{_short(institution)} · {department.name}"
+
+
 def list_record_rows(
     contributions: list[Contribution], *, deidentify_on: dt.date | None = None
 ) -> list[RecordRow]:
-    """The encounters, external settlements (and residents, for per-resident measures) behind
-    one page of contributions, in its order, residents masked; with ``deidentify_on`` (an
+    """The records behind one page of contributions, in its order: encounters, external
+    settlements, residents (per-resident measures), and for the referral indicators the
+    referrals, bookings, bed bookings, sessions and wards; residents masked; with ``deidentify_on`` (an
     aggregate role's view) de-identified instead: sex and age band only, on the record's own
     date, or on ``deidentify_on`` (the period's last day) for a resident counted in a
     population. Only call it for a page the caller has authorised and audited
@@ -468,9 +493,22 @@ def list_record_rows(
     residents = Resident.objects.select_related("division", "division__parent").in_bulk(
         ids.get("resident", [])
     )
+    referrals = Referral.objects.select_related(
+        "from_institution", "to_institution", *resident_related
+    ).in_bulk(ids.get("referral", []))
+    unit = ("institution", "department")
+    bookings = Booking.objects.select_related(
+        *(f"schedule__{u}" for u in unit), "slot", *resident_related
+    ).in_bulk(ids.get("booking", []))
+    beds = BedBooking.objects.select_related("department__institution", *resident_related).in_bulk(
+        ids.get("bed_booking", [])
+    )
+    schedules = Schedule.objects.select_related(*unit).in_bulk(ids.get("schedule", []))
+    wards = Department.objects.select_related("institution").in_bulk(ids.get("ward", []))
     names = get_code_names(
         [e.principal_diagnosis for e in encounters.values()]
         + [s.principal_diagnosis for s in settlements.values()]
+        + [r.diagnosis_code for r in referrals.values()]
     )
     settings_label = dict(Setting.choices)
     external_label = dict(ExternalKind.choices)
@@ -516,6 +554,65 @@ def list_record_rows(
             )
         elif c.record_kind == "resident" and c.record_id in residents:
             row = RecordRow(found=True, resident=person(residents[c.record_id], None), **base)
+        elif c.record_kind == "referral" and c.record_id in referrals:
+            r = referrals[c.record_id]
+            sent = _local_date(r.submitted_at)
+            row = RecordRow(
+                found=True,
+                reference=r.number,
+                date=sent,
+                institution=f"{_short(r.from_institution)} → "
+                + (_short(r.to_institution) if r.to_institution else r.out_of_county_name),
+                setting=f"{DIRECTION_SHORT.get(r.direction, r.direction)}·"
+                f"{dict(ReferralStatus.choices).get(r.status, r.status)}",
+                code=r.diagnosis_code,
+                diagnosis=names.get(r.diagnosis_code, ""),
+                resident=person(r.resident, sent),
+                **base,
+            )
+        elif c.record_kind == "booking" and c.record_id in bookings:
+            b = bookings[c.record_id]
+            row = RecordRow(
+                found=True,
+                reference=f"第 {b.slot.seq} 号",
+                date=b.schedule.day,
+                institution=_unit(b.schedule.institution, b.schedule.department),
+                setting=f"{dict(Pool.choices).get(b.pool, b.pool)}号源·"
+                f"{dict(BookingStatus.choices).get(b.status, b.status)}",
+                resident=person(b.resident, b.schedule.day),
+                **base,
+            )
+        elif c.record_kind == "bed_booking" and c.record_id in beds:
+            d = beds[c.record_id]
+            admitted = _local_date(d.admitted_at)
+            row = RecordRow(
+                found=True,
+                date=admitted,
+                end_date=_local_date(d.closed_at),
+                institution=_unit(d.department.institution, d.department),
+                setting=f"{dict(Pool.choices).get(d.pool, d.pool)}床位·"
+                f"{dict(BedStatus.choices).get(d.status, d.status)}",
+                resident=person(d.resident, admitted),
+                **base,
+            )
+        elif c.record_kind == "schedule" and c.record_id in schedules:
+            h = schedules[c.record_id]
+            row = RecordRow(
+                found=True,
+                date=h.day,
+                institution=_unit(h.institution, h.department),
+                setting=f"{dict(Session.choices).get(h.session, h.session)}出诊·"
+                f"号源 {h.slot_count} 个，基层预留 {h.reserved_count} 个",
+                **base,
+            )
+        elif c.record_kind == "ward" and c.record_id in wards:
+            w = wards[c.record_id]
+            row = RecordRow(
+                found=True,
+                institution=_unit(w.institution, w),
+                setting=f"床位 {w.beds} 张",
+                **base,
+            )
         else:
             row = RecordRow(found=False, **base)
         rows.append(row)
