@@ -945,6 +945,14 @@ def bench_county(root: Path, params: Params, repeat: int, report: Report) -> Non
         plain.line("county_pandas", rows)
         + (f"  (no pandas baseline for {', '.join(missing)})" if missing else "")
     )
+    # The engine on just the indicators the baseline covers: the like-for-like ratio.
+    covered = [c for c in computed if baseline.covers(c)]
+    same = best_of(lambda: evaluate(periods, engine="duckdb", root=root, only=covered), repeat)
+    print(
+        same.line(f"county_duckdb_{len(covered)}_indicators_pandas_covers", rows)
+        + f"  result_rows: {len(same.result.rows)}  ratio_pandas_over_this: "
+        f"{plain.wall / same.wall:.1f}"
+    )
     mismatches = compare_county(duck.result, plain.result)
     compared = len(plain.result)
     values = sum(len(v) for v in plain.result.values())
@@ -983,6 +991,11 @@ def bench_county(root: Path, params: Params, repeat: int, report: Report) -> Non
         "county all indicators >= 10x faster than pandas",
         f"{speedup:.1f}x{partial}",
         speedup >= TARGET_PANDAS_RATIO,
+    )
+    report.target(
+        f"county, the {len(covered)} indicators pandas covers, >= 10x faster than pandas",
+        f"{plain.wall / same.wall:.1f}x",
+        plain.wall / same.wall >= TARGET_PANDAS_RATIO,
     )
     report.target(
         "county all indicators within 5x of one scan",

@@ -177,3 +177,19 @@ def test_progress_starts_at_zero_and_ticks_once_per_query(county: Path) -> None:
     assert calls[0] == ("计算指标", 0, total)  # shown before the first (largest) query runs
     assert calls == [("计算指标", done, total) for done in range(total + 1)]
     assert total >= 2
+
+
+def test_evaluate_only_some_indicators(county: Path) -> None:
+    """``only`` evaluates the indicators asked for, a growth rate with its base computed but
+    not returned; the rows equal the full evaluation's; an unknown code is refused."""
+    from yigongti.indicators.services import evaluate, parse_periods
+
+    periods = parse_periods("2025")
+    full = evaluate(periods, root=county)
+    some = evaluate(periods, root=county, only=["nhc-10g", "nhc-07"])
+    assert some.indicators == ["nhc-07", "nhc-10g"]  # in the order of the definitions
+    assert some.rows == [r for r in full.rows if r.indicator_code in {"nhc-07", "nhc-10g"}]
+    assert {r.indicator_code for r in some.rows} == {"nhc-07", "nhc-10g"}
+    with pytest.raises(DomainError) as caught:
+        evaluate(periods, root=county, only=["nhc-07", "xx-99"])
+    assert caught.value.field_errors == {"only": ["没有指标：xx-99"]}

@@ -270,8 +270,10 @@ def evaluate(
     engine: str = "duckdb",
     root: Path | None = None,
     progress: Progress | None = None,
+    only: Iterable[str] | None = None,
 ) -> Evaluation:
-    """Every indicator with a measure for each period, from the snapshot, nothing stored."""
+    """Every indicator with a measure for each period (or only those of ``only``; a growth
+    rate brings its base along unasked), from the snapshot, nothing stored."""
     if engine not in ENGINES:
         raise DomainError(f"计算引擎“{engine}”不可用，可选：{'、'.join(ENGINES)}", field="engine")
     root = root or default_root()
@@ -295,8 +297,18 @@ def evaluate(
             )
         ),
     }
+    wanted = None if only is None else set(only)
+    if wanted is not None and (unknown := wanted - {i.code for i in definitions.INDICATORS}):
+        raise DomainError(f"没有指标：{'、'.join(sorted(unknown))}", field="only")
+    computed = [
+        i for i in definitions.INDICATORS if i.computed and (wanted is None or i.code in wanted)
+    ]
+    # what is planned: the measures asked for and the bases of the growth rates asked for
+    measured = [i for i in computed if i.measure is not None]
+    for i in computed:
+        if i.growth_of and (base := definitions.get(i.growth_of)) not in measured:
+            measured.append(base)
     session = OPENERS[engine](root, place, homes)
-    computed = [i for i in definitions.INDICATORS if i.computed]
     rows: list[ResultRow] = []
     # Growth rates also need the same periods a year earlier, computed in the same pass.
     asked = {p.code for p in periods}
@@ -311,9 +323,7 @@ def evaluate(
             progress("计算指标", done, total)
 
     try:
-        memo = _levels_planned(
-            session, [i for i in computed if i.measure is not None], periods, step, earlier
-        )
+        memo = _levels_planned(session, measured, periods, step, earlier)
         for each in periods:
             for indicator in computed:
                 for level, org, category, numerator, denominator in _sums(
