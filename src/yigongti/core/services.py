@@ -6,7 +6,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 
 from yigongti.core import clock, rules
 from yigongti.core.choices import AccessBasis, AuditAction
@@ -88,3 +88,14 @@ def do_load_default_parameters() -> int:
         )
         created += int(was_created)
     return created
+
+
+def do_refresh_planner_statistics() -> None:
+    """After a bulk load inside one transaction (the generator writes a whole county in one):
+    PostgreSQL's autovacuum cannot see uncommitted rows, so until the commit the planner takes
+    the new tables for empty and may pick a nested loop over millions of rows (seen in CI: one
+    semi-join of encounters ran for minutes). ``ANALYZE`` run in the transaction samples its
+    own rows. SQLite plans without table statistics by default: nothing to do there."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE")

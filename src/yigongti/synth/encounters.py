@@ -32,6 +32,7 @@ from django.db import connection
 
 from yigongti.core.choices import AccessBasis
 from yigongti.core.queries import get_parameter
+from yigongti.core.services import do_refresh_planner_statistics
 from yigongti.encounters import rules
 from yigongti.encounters import services as enc
 from yigongti.encounters.choices import ExternalKind, Setting
@@ -1120,6 +1121,7 @@ def build_encounters(
     writer = Writer(w, codes, procs, grades, dt.date(AS_OF.year - years + 1, 1, 1).toordinal())
     with _sqlite_cache(SQLITE_CACHE_KIB):
         _generate_years(writer, w, rng, codes, procs, grades, years, report)
+    do_refresh_planner_statistics()  # later steps (care, referrals) query the new encounters
     writer.grant_care()
     writer.finish()
     return writer.summary

@@ -21,7 +21,7 @@ import numpy as np
 from django.db import connection
 
 from yigongti.core.choices import AccessBasis, AuditAction
-from yigongti.core.services import AuditContext, do_record_audit
+from yigongti.core.services import AuditContext, do_record_audit, do_refresh_planner_statistics
 from yigongti.geo.choices import DivisionKind
 from yigongti.geo.models import Division
 from yigongti.geo.services import do_create_division
@@ -144,6 +144,7 @@ def build_population(
     summary.households, summary.residents, summary.lookalikes = _write_people(
         rng, people, villages, report
     )
+    do_refresh_planner_statistics()  # the duplicate scan below joins the new residents
     report(STAGE_DUPLICATES, 0, 1)
     summary.duplicate_pairs = do_scan_duplicates()
     report(STAGE_DUPLICATES, 1, 1)
