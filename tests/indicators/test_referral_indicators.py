@@ -211,7 +211,8 @@ def test_records_behind_the_referral_indicators(referred: Path, world: Any, sett
     # the seven wards of 县人民医院, each with its reserved beds (⌈beds/4⌉) × a year
     assert len(beds["ward"]) == 7
     assert beds["ward"][1] == (
-        f"3 | 病区 | — | 县人民医院 · 心血管内科 | 床位 60 张 | — | — | — | — | 0 | {15 * YEAR_SECONDS}"
+        "3 | 病区 | — | 县人民医院 · 心血管内科 | 床位 60 张，基层预留 15 张 | — | — | — | — | 0 | "
+        f"{15 * YEAR_SECONDS}"
     )
     read = AuditEvent.objects.filter(resource_type="indicator_records").order_by("-seq")[2]
     assert read.detail["records"] == {

@@ -465,14 +465,18 @@ def _unit(institution: Institution, department: Department) -> str:
 
 
 def list_record_rows(
-    contributions: list[Contribution], *, deidentify_on: dt.date | None = None
+    contributions: list[Contribution],
+    *,
+    deidentify_on: dt.date | None = None,
+    period_days: int | None = None,
 ) -> list[RecordRow]:
     """The records behind one page of contributions, in its order: encounters, external
     settlements, residents (per-resident measures), and for the referral indicators the
     referrals, bookings, bed bookings, sessions and wards; residents masked; with ``deidentify_on`` (an
     aggregate role's view) de-identified instead: sex and age band only, on the record's own
     date, or on ``deidentify_on`` (the period's last day) for a resident counted in a
-    population. Only call it for a page the caller has authorised and audited
+    population. ``period_days`` (the period's length) turns a ward's denominator back into its
+    reserved beds. Only call it for a page the caller has authorised and audited
     (services.do_read_indicator_records)."""
 
     def person(resident: Resident, on: dt.date | None) -> dict[str, str]:
@@ -607,10 +611,13 @@ def list_record_rows(
             )
         elif c.record_kind == "ward" and c.record_id in wards:
             w = wards[c.record_id]
+            # ref-06 counts a ward's reserved beds × the period's seconds in its denominator
+            reserved = c.denominator / (period_days * 86400) if period_days else None
             row = RecordRow(
                 found=True,
                 institution=_unit(w.institution, w),
-                setting=f"床位 {w.beds} 张",
+                setting=f"床位 {w.beds} 张"
+                + (f"，基层预留 {reserved:.0f} 张" if reserved is not None else ""),
                 **base,
             )
         else:

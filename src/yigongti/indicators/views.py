@@ -302,7 +302,9 @@ def records(
         {
             "records": found,
             "rows": queries.list_record_rows(
-                found.rows, deidentify_on=each.end if deidentified else None
+                found.rows,
+                deidentify_on=each.end if deidentified else None,
+                period_days=(each.end - each.start).days + 1,
             ),
             "page": Paginator(range(found.total), found.size).get_page(found.number),
             "offset": (found.number - 1) * found.size,
