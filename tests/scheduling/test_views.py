@@ -56,6 +56,7 @@ def test_week_view_shows_free_slots_and_when_they_open(
     assert "预留 <span" in text and "02-23 08:00 开放" in text
     assert reverse("scheduling:book", args=[session.pk]) not in text
     assert "基层/家庭医生团队" in text
+    assert "共 1 个科室" in text and "共 1 条" not in text  # the page counts departments
     frozen(at(2, 23))
     text = html(
         client_for(world, "family_doctor").get(reverse("scheduling:slots"), {"week": "2026-03-09"})
