@@ -185,10 +185,12 @@ def test_records_behind_the_referral_indicators(referred: Path, world: Any, sett
             out.setdefault(kind, []).append(" | ".join(cells))
         return out
 
+    # R1's number carries its database id, which PostgreSQL does not reset between tests
+    r1 = Referral.objects.get(direction="up", status="returned")
     zhang = '张*福 <a class="small" href="/encounters/resident/R00000000001/">时间线 </a>'
     assert rows("ref-04", "institution", "QH0001") == {
         "referral": [
-            '1 | 转诊单 <span class="d-block mono text-muted">ZZ20250310000001 </span> | '
+            f'1 | 转诊单 <span class="d-block mono text-muted">{r1.number} </span> | '
             "2025-03-10 | 桃源村卫生室 → 县人民医院 | 上转·已回转 | "
             f'<span class="mono">I10 </span> 特发性（原发性）高血压 | {zhang} | — | — | 21600 | 3600'
         ]
@@ -215,6 +217,4 @@ def test_records_behind_the_referral_indicators(referred: Path, world: Any, sett
         f"{15 * YEAR_SECONDS}"
     )
     read = AuditEvent.objects.filter(resource_type="indicator_records").order_by("-seq")[2]
-    assert read.detail["records"] == {
-        "referral": [Referral.objects.get(number="ZZ20250310000001").pk]
-    }
+    assert read.detail["records"] == {"referral": [r1.pk]}
