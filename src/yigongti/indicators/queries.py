@@ -22,12 +22,9 @@ from yigongti.indicators import definitions, rules
 from yigongti.indicators.drilldown import Contribution
 from yigongti.indicators.models import EvidenceAssessment, EvidenceItem, IndicatorResult
 from yigongti.organizations.models import Department, Institution, Medcom
-from yigongti.referrals.choices import Direction
-from yigongti.referrals.choices import Status as ReferralStatus
 from yigongti.referrals.models import Referral
 from yigongti.residents.models import Resident
 from yigongti.residents.queries import deidentified_row, masked_row
-from yigongti.scheduling.choices import BedStatus, BookingStatus, Pool, Session
 from yigongti.scheduling.models import BedBooking, Booking, Schedule
 
 
@@ -448,10 +445,6 @@ def yuan(value: Decimal | None) -> str:
     return "—" if value is None else f"¥{value:,.2f}"
 
 
-# 上转 / 下转 / 转县外: the direction without its explanation in brackets
-DIRECTION_SHORT = {d.value: d.label.split("（")[0] for d in Direction}
-
-
 def _local_date(moment: dt.datetime | None) -> dt.date | None:
     return timezone.localtime(moment).date() if moment else None
 
@@ -472,8 +465,8 @@ def list_record_rows(
 ) -> list[RecordRow]:
     """The records behind one page of contributions, in its order: encounters, external
     settlements, residents (per-resident measures), and for the referral indicators the
-    referrals, bookings, bed bookings, sessions and wards; residents masked; with ``deidentify_on`` (an
-    aggregate role's view) de-identified instead: sex and age band only, on the record's own
+    referrals, bookings, bed bookings, sessions and wards; residents masked; with
+    ``deidentify_on`` (an aggregate role's view) de-identified instead: sex and age band only, on the record's own
     date, or on ``deidentify_on`` (the period's last day) for a resident counted in a
     population. ``period_days`` (the period's length) turns a ward's denominator back into its
     reserved beds. Only call it for a page the caller has authorised and audited
@@ -532,7 +525,7 @@ def list_record_rows(
                 found=True,
                 date=e.visit_date,
                 end_date=e.discharge_date,
-                institution=e.institution.short_name or e.institution.name,
+                institution=_short(e.institution),
                 setting=settings_label.get(e.setting, e.setting),
                 code=e.principal_diagnosis,
                 diagnosis=names.get(e.principal_diagnosis, ""),
@@ -567,8 +560,8 @@ def list_record_rows(
                 date=sent,
                 institution=f"{_short(r.from_institution)} → "
                 + (_short(r.to_institution) if r.to_institution else r.out_of_county_name),
-                setting=f"{DIRECTION_SHORT.get(r.direction, r.direction)}·"
-                f"{dict(ReferralStatus.choices).get(r.status, r.status)}",
+                # 上转 / 下转 / 转县外: the direction without its explanation in brackets
+                setting=f"{r.get_direction_display().split('（')[0]}·{r.get_status_display()}",
                 code=r.diagnosis_code,
                 diagnosis=names.get(r.diagnosis_code, ""),
                 resident=person(r.resident, sent),
@@ -581,8 +574,7 @@ def list_record_rows(
                 reference=f"第 {b.slot.seq} 号",
                 date=b.schedule.day,
                 institution=_unit(b.schedule.institution, b.schedule.department),
-                setting=f"{dict(Pool.choices).get(b.pool, b.pool)}号源·"
-                f"{dict(BookingStatus.choices).get(b.status, b.status)}",
+                setting=f"{b.get_pool_display()}号源·{b.get_status_display()}",
                 resident=person(b.resident, b.schedule.day),
                 **base,
             )
@@ -594,8 +586,7 @@ def list_record_rows(
                 date=admitted,
                 end_date=_local_date(d.closed_at),
                 institution=_unit(d.department.institution, d.department),
-                setting=f"{dict(Pool.choices).get(d.pool, d.pool)}床位·"
-                f"{dict(BedStatus.choices).get(d.status, d.status)}",
+                setting=f"{d.get_pool_display()}床位·{d.get_status_display()}",
                 resident=person(d.resident, admitted),
                 **base,
             )
@@ -605,7 +596,7 @@ def list_record_rows(
                 found=True,
                 date=h.day,
                 institution=_unit(h.institution, h.department),
-                setting=f"{dict(Session.choices).get(h.session, h.session)}出诊·"
+                setting=f"{h.get_session_display()}出诊·"
                 f"号源 {h.slot_count} 个，基层预留 {h.reserved_count} 个",
                 **base,
             )
@@ -744,9 +735,7 @@ def with_verdicts(
         return rows
     at: int | None = 0
     if county_code:
-        division = Division.objects.filter(code=county_code).only("code", "prefix").first()
-        county = (county_code, division.prefix if division else "")
-        at = rules.register_of([(m.division.code, m.division.prefix) for m in medcoms], county)
+        at = rules.register_of([m.division.code for m in medcoms], county_code)
     if at is None:
         return rows
     verdicts = list_current_verdicts(medcoms[at].pk, int(period[:4]))

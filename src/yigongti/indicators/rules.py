@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
 from yigongti.accounts.choices import Role
+from yigongti.geo.rules import is_within
 from yigongti.organizations.choices import InstitutionType
 
 _YEAR = re.compile(r"^(\d{4})$")
@@ -290,19 +291,15 @@ def choose_county(counties: list[tuple[str, str]], wanted: str = "") -> tuple[st
     return next((c for c in counties if c[0] == wanted), counties[0] if counties else None)
 
 
-def register_of(divisions: list[tuple[str, str]], county: tuple[str, str]) -> int | None:
+def register_of(divisions: list[str], county: str) -> int | None:
     """Which evidence register (nhc-01 … nhc-03) speaks for ``county``: of the viewer's medcoms,
-    each given by its division's ``(code, prefix)``, the index of the first whose division is
-    the county, else the first whose division contains it (an urban group of a city), else
-    ``None``: another county's verdict is never shown for this one."""
-    code, prefix = county
-    exact = next((i for i, (c, _) in enumerate(divisions) if c == code), None)
+    each given by its division's code, the index of the first whose division is the county,
+    else the first whose division contains it (an urban group of a city), else ``None``:
+    another county's verdict is never shown for this one."""
+    exact = next((i for i, code in enumerate(divisions) if code == county), None)
     if exact is not None:
         return exact
-    return next(
-        (i for i, (_, p) in enumerate(divisions) if p and prefix.startswith(p) and p != prefix),
-        None,
-    )
+    return next((i for i, code in enumerate(divisions) if is_within(county, code)), None)
 
 
 def drill_refusal(role: str, level: str, in_scope: bool) -> str:
