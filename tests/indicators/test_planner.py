@@ -68,3 +68,99 @@ def test_planned_sums_equal_each_measure_per_period(county: Path) -> None:
         session.close()
     # the fixture's rows reach most indicators and periods (not an empty comparison)
     assert compared > 400
+
+
+def _session(county: Path) -> services.Session:
+    place, homes = services.places(
+        services._read(county, "divisions"),
+        services._read(county, "institutions"),
+        services._read(county, "residents", services.RESIDENT_COLUMNS),
+    )
+    return services.OPENERS["duckdb"](county, place, homes)
+
+
+def test_wanted_rows_drop_repeats_and_alternatives_another_covers() -> None:
+    wanted = services._wanted_rows(
+        [
+            (["k4"], ["r0"]),
+            (["k4"], ["r0"]),  # a repeat
+            (["k9", "k4"], ["r0"]),  # holds only where k4 ∧ r0 holds
+            (["k5", "k6"], ["r2"]),
+            (["k5"], ["r2"]),  # covers the one above
+            ([], ["r1"]),
+        ]
+    )
+    assert wanted == [
+        frozenset({("k", "k4"), ("r", "r0")}),
+        frozenset({("k", "k5"), ("r", "r2")}),
+        frozenset({("r", "r1")}),
+    ]
+    # a branch with neither conjuncts nor ranges wants every row: nothing else is kept
+    assert services._wanted_rows([(["k4"], ["r0"]), ([], [])]) == [frozenset()]
+
+
+def test_the_encounter_cube_is_grouped_before_the_places_join(
+    county: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every base joined to ``places`` on the institution is pushed down (nhc-09's
+    ``ifelse(基层, fund, 0)`` included), and the sums equal the measures' own queries."""
+    seen: list[bool] = []
+    real = services._pushed_down
+
+    def spy(*args: object, **kwargs: object) -> object:
+        out = real(*args, **kwargs)  # type: ignore[arg-type]
+        seen.append(out is not None)
+        return out
+
+    monkeypatch.setattr(services, "_pushed_down", spy)
+    wanted = [definitions.get(c) for c in ("nhc-07", "nhc-09", "op-03", "ref-01")]
+    year = rules.parse_period("2025")
+    session = _session(county)
+    try:
+        planned = services._levels_planned(session, wanted, [year])
+        for indicator in wanted:
+            assert planned[(indicator.code, "2025")] == services._levels(
+                session, indicator, year
+            ), indicator.code
+    finally:
+        session.close()
+    # the encounter base (nhc-07, nhc-09, op-03, ref-01's stays) and the referrals at the
+    # sender (ref-01's referrals): both joined to places, both pushed down
+    assert seen == [True, True]
+
+
+def test_a_value_mixing_place_and_encounter_otherwise_is_computed_in_one_query(
+    county: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A sum of fund × 基层 (not an ``ifelse`` on the place) cannot be summed before the join:
+    the planner falls back to the single grouped query, with the same sums."""
+    import dataclasses
+
+    import ibis
+
+    def mixed(t: definitions.Tables, p: rules.Period) -> object:
+        v = definitions._member(t).filter(definitions._settled_in(p))
+        return definitions._shape(v, v.fund_paid * v.grassroots.cast("int64"), ibis.literal(1))
+
+    indicator = dataclasses.replace(definitions.get("nhc-09"), code="test-mixed", measure=mixed)
+    seen: list[bool] = []
+    real = services._pushed_down
+
+    def spy(*args: object, **kwargs: object) -> object:
+        out = real(*args, **kwargs)  # type: ignore[arg-type]
+        seen.append(out is not None)
+        return out
+
+    monkeypatch.setattr(services, "_pushed_down", spy)
+    year = rules.parse_period("2025")
+    session = _session(county)
+    try:
+        planned = services._levels_planned(session, [indicator], [year])
+        plain = services._levels(session, indicator, year)
+    finally:
+        session.close()
+    assert seen == [False]
+    assert planned[("test-mixed", "2025")] == plain
+    county_row = next(r for r in plain if r[0] == definitions.COUNTY)
+    # the fixture's 基层 fund in 2025 is not nothing: the comparison has something to compare
+    assert county_row[3] > 0

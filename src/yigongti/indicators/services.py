@@ -707,6 +707,11 @@ def _planned_query(
             )
         )
     first = branches[0]
+    if first.base[0] == "chain" or isinstance(first.base[1], ops.JoinChain):
+        pushed = _pushed_down(session, first.base, keys, ranges, sums, plan, grain, wanted)
+        if pushed is not None:
+            _read_off(pushed, plan, wanted, rows)
+            return
     fields: dict[str, Any] = {f"k{j}": op for j, op in enumerate(keys)}
     fields.update({f"r{j}": op for j, op in enumerate(ranges)})
     fields.update({f"v{u}": op for u, op in enumerate(sums)})
@@ -718,11 +723,10 @@ def _planned_query(
     # between the first and the last day asked for.
     low = min(p.start for p, _b in wanted)
     high = max(p.end for p, _b in wanted)
-    wants = []
-    for _code, _place, conj, rng, _sides in plan:
-        terms = [table[f"k{j}"] for j in conj] + [table[f"r{j}"].between(low, high) for j in rng]
-        wants.append(ibis.and_(*terms) if terms else ibis.literal(True))
-    table = table.filter(ibis.or_(*wants))
+    wants = _wanted_rows(
+        [([f"k{j}" for j in conj], [f"r{j}" for j in rng]) for _c, _p, conj, rng, _s in plan]
+    )
+    table = table.filter(_filter_of(table, wants, low, high))
     is_conjunct = {j for _c, _p, conj, _r, _s in plan for j in conj}
     table = table.mutate(
         **{f"k{j}": table[f"k{j}"].fill_null(False) for j in sorted(is_conjunct)},
@@ -732,7 +736,224 @@ def _planned_query(
     cube = table.group_by(group).aggregate(
         n=table.count(), **{f"v{u}": table[f"v{u}"].sum() for u in range(len(sums))}
     )
-    result = session.run(cube).to_pylist()
+    _read_off(session.run(cube).to_pylist(), plan, wanted, rows)
+
+
+def _wanted_rows(terms: list[tuple[list[str], list[str]]]) -> list[frozenset[tuple[str, str]]]:
+    """The rows some branch wants, as few alternatives as say the same: per branch, its
+    conjunct columns (true) and range columns (between the first and last day asked for);
+    a repeated alternative, or one that holds only where another already holds (its terms
+    include all of another's), is dropped. Empty: every row."""
+    alternatives = {
+        frozenset([*(("k", c) for c in conj), *(("r", c) for c in rng)]) for conj, rng in terms
+    }
+    kept = [a for a in alternatives if not any(b < a for b in alternatives)]
+    return sorted(kept, key=lambda a: sorted(a))
+
+
+def _filter_of(
+    table: Any, alternatives: list[frozenset[tuple[str, str]]], low: Any, high: Any
+) -> Any:
+    """``_wanted_rows`` as an Ibis predicate over the cube's columns."""
+
+    def term(kind: str, column: str) -> Any:
+        return table[column] if kind == "k" else table[column].between(low, high)
+
+    ors = [
+        ibis.and_(*(term(k, c) for k, c in sorted(a))) if a else ibis.literal(True)
+        for a in alternatives
+    ]
+    return ibis.or_(*ors)
+
+
+def _refs(op: Any) -> set[Any]:
+    """The relations whose fields a value op reads (not looking inside subqueries)."""
+    return {f.rel for f in op.find(ops.Field, filter=ops.Value)}
+
+
+def _dimension(base: tuple[Any, ...], dimension: Any) -> tuple[Any, Any, str] | None:
+    """The link of a join chain that inner-joins ``dimension`` on one equality of one of its
+    columns, with the other side of that equality and the column; ``None`` if the chain has
+    no such link or another link's predicates read it."""
+    _kind, _first, rest = base
+    for link in rest:
+        if link.how != "inner" or link.table.parent != dimension or len(link.predicates) != 1:
+            continue
+        predicate = link.predicates[0]
+        if not isinstance(predicate, ops.Equals):
+            continue
+        for ours, other in ((predicate.left, predicate.right), (predicate.right, predicate.left)):
+            if (
+                isinstance(ours, ops.Field)
+                and ours.rel == link.table
+                and link.table not in _refs(other)
+            ):
+                if any(link.table in _refs(q) for x in rest if x is not link for q in x.predicates):
+                    return None
+                return link, other, ours.name
+    return None
+
+
+def _case_split(op: Any, side: Callable[[Any], str]) -> tuple[Any, Any, Any] | None:
+    """``ifelse(condition, a, b)`` under casts, with a condition of the dimension only and
+    ``a``, ``b`` of the fact side: (condition, cast(a), cast(b)); ``None`` otherwise."""
+    casts = []
+    while isinstance(op, ops.Cast):
+        casts.append(op.to)
+        op = op.arg
+    if not isinstance(op, ops.IfElse) or side(op.bool_expr) != "dim":
+        return None
+    pieces = []
+    for piece in (op.true_expr, op.false_null_expr):
+        if side(piece) != "fact":
+            return None
+        for to in reversed(casts):
+            piece = ops.Cast(piece, to)
+        pieces.append(piece)
+    return op.bool_expr, pieces[0], pieces[1]
+
+
+def _pushed_down(
+    session: Session,
+    base: tuple[Any, ...],
+    keys: list[Any],
+    ranges: list[Any],
+    sums: list[Any],
+    plan: list[Any],
+    grain: str,
+    wanted: list[tuple[rules.Period, frozenset[int]]],
+) -> list[dict[str, Any]] | None:
+    """The cube of a join chain over ``places``, grouped BEFORE the places join: the
+    encounter side (and its other joins) grouped by the institution as well, and what is read
+    from the places (township, county, tier, 基层) — a function of the institution — joined to
+    those few thousand groups afterwards, here. A sum of a value of the places alone is that
+    value × the group's count; ``ifelse(place condition, a, b)`` sums to Σa or Σb. The same
+    rows as ``_planned_query``'s single query (an inner join: groups of no institution in the
+    places drop out; a place with several rows multiplies, as the join does), about 40 % less
+    engine time on the county year (bench/indicators.py). ``None`` for a chain with no places
+    link or a value mixing both sides in another way (the single query computes it)."""
+    if base[0] == "rel":  # a filtered join: its fields are the chain's values
+        chain = base[1]
+        onto = {ops.Field(chain, name): value for name, value in chain.values.items()}
+        keys, ranges, sums = (
+            [op.replace(onto, filter=ops.Value) for op in ops_] for ops_ in (keys, ranges, sums)
+        )
+        base = ("chain", chain.first, chain.rest)
+    found = _dimension(base, session.tables.places.op())
+    if found is None:
+        return None
+    link, join_on, dim_key = found
+
+    def side(op: Any) -> str:
+        refs = _refs(op)
+        if link.table not in refs:
+            return "fact"
+        return "dim" if refs == {link.table} else "mixed"
+
+    key_side = [side(k) for k in keys]
+    if "mixed" in key_side or any(side(r) != "fact" for r in ranges):
+        return None
+    inner: list[Any] = []  # fact-side value ops summed in the engine
+    outer: list[Any] = []  # places-side value ops read per institution
+    how: list[tuple[Any, ...]] = []  # per sum: ("sum", i) | ("dim", i) | ("case", c, a, b)
+
+    def piece(op: Any) -> tuple[str, Any]:
+        constant = _constant(op)
+        if constant is not None:
+            return ("const", constant)
+        if op not in inner:
+            inner.append(op)
+        return ("sum", inner.index(op))
+
+    for value in sums:
+        kind = side(value)
+        if kind == "fact":
+            how.append(piece(value))
+        elif kind == "dim":
+            outer.append(value)
+            how.append(("dim", len(outer) - 1))
+        elif (split := _case_split(value, side)) is not None:
+            condition, then, otherwise = split
+            outer.append(condition)
+            how.append(("case", len(outer) - 1, piece(then), piece(otherwise)))
+        else:
+            return None
+    _kind, first, rest = base
+    fields: dict[str, Any] = {f"k{j}": k for j, k in enumerate(keys) if key_side[j] == "fact"}
+    fields.update({f"r{j}": op for j, op in enumerate(ranges)})
+    fields.update({f"s{i}": op for i, op in enumerate(inner)})
+    fields["j0"] = join_on
+    table = ops.JoinChain(first, tuple(x for x in rest if x is not link), fields).to_expr()
+    low = min(p.start for p, _b in wanted)
+    high = max(p.end for p, _b in wanted)
+    # a conjunct on the places is checked after the join (here: a superset of the rows)
+    wants = _wanted_rows(
+        [
+            ([f"k{j}" for j in conj if key_side[j] == "fact"], [f"r{j}" for j in rng])
+            for _c, _p, conj, rng, _s in plan
+        ]
+    )
+    table = table.filter(_filter_of(table, wants, low, high))
+    is_conjunct = {j for _c, _p, conj, _r, _s in plan for j in conj}
+    table = table.mutate(
+        **{
+            f"k{j}": table[f"k{j}"].fill_null(False)
+            for j in sorted(is_conjunct)
+            if key_side[j] == "fact"
+        },
+        **{f"r{j}": _bucket(table[f"r{j}"].op(), grain) for j in range(len(ranges))},
+    )
+    group = [f for f in fields if not f.startswith("s")]
+    cube = table.group_by(group).aggregate(
+        n=table.count(), **{f"s{i}": table[f"s{i}"].sum() for i in range(len(inner))}
+    )
+    dimension = link.table.parent
+    onto = {
+        ops.Field(link.table, name): ops.Field(dimension, name) for name in dimension.schema.names
+    }
+    looked_up: dict[str, Any] = {"j": ops.Field(dimension, dim_key)}
+    looked_up.update(
+        {
+            f"k{j}": k.replace(onto, filter=ops.Value)
+            for j, k in enumerate(keys)
+            if key_side[j] == "dim"
+        }
+    )
+    looked_up.update({f"d{i}": op.replace(onto, filter=ops.Value) for i, op in enumerate(outer)})
+    by_key: dict[Any, list[dict[str, Any]]] = {}
+    for d in session.run(ops.Project(dimension, looked_up).to_expr()).to_pylist():
+        if d["j"] is not None:
+            by_key.setdefault(d["j"], []).append(d)
+    dim_keys = [j for j, s in enumerate(key_side) if s == "dim"]
+
+    def amount(part: tuple[str, Any], r: dict[str, Any]) -> Any:
+        return r[f"s{part[1]}"] if part[0] == "sum" else part[1] * r["n"]
+
+    out = []
+    for r in session.run(cube).to_pylist():
+        for d in by_key.get(r["j0"], ()):
+            row = dict(r)
+            for j in dim_keys:
+                row[f"k{j}"] = d[f"k{j}"] if j not in is_conjunct else bool(d[f"k{j}"])
+            for u, way in enumerate(how):
+                if way[0] == "dim":
+                    dim_value = d[f"d{way[1]}"]
+                    row[f"v{u}"] = None if dim_value is None else dim_value * r["n"]
+                elif way[0] == "case":
+                    row[f"v{u}"] = amount(way[2] if d[f"d{way[1]}"] else way[3], r)
+                else:
+                    row[f"v{u}"] = amount(way, r)
+            out.append(row)
+    return out
+
+
+def _read_off(
+    result: list[dict[str, Any]],
+    plan: list[Any],
+    wanted: list[tuple[rules.Period, frozenset[int]]],
+    rows: dict[tuple[str, str], list[dict[str, Any]]],
+) -> None:
+    """Each branch's rows of the cube, per period it wants, appended to ``rows``."""
     in_periods: dict[int, list[str]] = {}  # bucket → the periods it belongs to
     for period, buckets in wanted:
         for bucket in buckets:
