@@ -190,12 +190,22 @@ class Session:
 
 def _open_duckdb(root: Path, place: pa.Table, homes: pa.Table) -> Session:
     con = ibis.duckdb.connect()
+
+    def native(name: str, table: pa.Table) -> Any:
+        # copied into DuckDB's own storage once: the cubes join the 520,000 homes of a county
+        # a fifth faster than from an Arrow scan each time (bench/indicators.py)
+        # (Ibis 12's create_table from Arrow fails on this DuckDB; the connection is in memory
+        # and closed with the session, so the table goes with it)
+        stored = ibis.util.gen_name(f"yigongti_{name}")
+        con.con.from_arrow(table).create(stored)
+        return con.table(stored)
+
     tables = definitions.Tables(
         encounters=_table(con, root, "encounters"),
         settlements=_table(con, root, "external_settlements"),
-        places=ibis.memtable(place),
-        homes=ibis.memtable(homes),
-        diagnoses=ibis.memtable(_read(root, "diagnoses")),
+        places=native("places", place),
+        homes=native("homes", homes),
+        diagnoses=native("diagnoses", _read(root, "diagnoses")),
         referrals=_table(con, root, "referrals"),
         schedules=_table(con, root, "schedules"),
         bookings=_table(con, root, "bookings"),
@@ -509,6 +519,13 @@ class _Symbolic:
     period: rules.Period
     start: Any  # the ScalarParameter ops
     end: Any
+    # op → whether it reads the period: the measures share their bases, so each is walked once
+    uses: dict[Any, bool] = dataclasses.field(default_factory=dict, compare=False)
+
+    def uses_period(self, op: Any) -> bool:
+        if op not in self.uses:
+            self.uses[op] = bool(op.find(ops.ScalarParameter))
+        return self.uses[op]
 
 
 def _symbolic() -> _Symbolic:
@@ -527,10 +544,6 @@ def _conjuncts(op: Any) -> list[Any]:
     if isinstance(op, ops.And):
         return _conjuncts(op.left) + _conjuncts(op.right)
     return [op]
-
-
-def _uses_period(op: Any) -> bool:
-    return bool(op.find(ops.ScalarParameter))
 
 
 def _split(indicator: definitions.Indicator, op: Any, symbolic: _Symbolic) -> _Branch | None:
@@ -562,14 +575,14 @@ def _split(indicator: definitions.Indicator, op: Any, symbolic: _Symbolic) -> _B
                 isinstance(c, ops.Between)
                 and c.lower_bound == symbolic.start
                 and c.upper_bound == symbolic.end
-                and not _uses_period(c.arg)
+                and not symbolic.uses_period(c.arg)
             ):
                 ranges.append(c.arg)
             else:
                 conjuncts.append(c)
     parts = [*conjuncts, *values.values(), *(b for b in base[1:] if isinstance(b, ops.Node))]
     parts += [r for b in base[1:] if isinstance(b, tuple) for r in b]
-    if any(_uses_period(x) for x in parts):
+    if any(symbolic.uses_period(x) for x in parts):
         return None
     return _Branch(indicator, base, tuple(conjuncts), tuple(ranges), values)
 
@@ -882,7 +895,15 @@ def _pushed_down(
     fields: dict[str, Any] = {f"k{j}": k for j, k in enumerate(keys) if key_side[j] == "fact"}
     fields.update({f"r{j}": op for j, op in enumerate(ranges)})
     fields.update({f"s{i}": op for i, op in enumerate(inner)})
-    fields["j0"] = join_on
+    # the join column: a key already when the cube groups by the institution (most do)
+    conjunct_keys = {f"k{j}" for _c, _p, conj, _r, _s in plan for j in conj}
+    joined_by = next(
+        (n for n, op in fields.items() if op == join_on and n[0] == "k" and n not in conjunct_keys),
+        None,
+    )
+    if joined_by is None:
+        joined_by = "j0"
+        fields[joined_by] = join_on
     table = ops.JoinChain(first, tuple(x for x in rest if x is not link), fields).to_expr()
     low = min(p.start for p, _b in wanted)
     high = max(p.end for p, _b in wanted)
@@ -931,7 +952,7 @@ def _pushed_down(
 
     out = []
     for r in session.run(cube).to_pylist():
-        for d in by_key.get(r["j0"], ()):
+        for d in by_key.get(r[joined_by], ()):
             row = dict(r)
             for j in dim_keys:
                 row[f"k{j}"] = d[f"k{j}"] if j not in is_conjunct else bool(d[f"k{j}"])
