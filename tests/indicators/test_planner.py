@@ -99,11 +99,9 @@ def test_wanted_rows_drop_repeats_and_alternatives_another_covers() -> None:
     assert services._wanted_rows([(["k4"], ["r0"]), ([], [])]) == [frozenset()]
 
 
-def test_the_encounter_cube_is_grouped_before_the_places_join(
-    county: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Every base joined to ``places`` on the institution is pushed down (nhc-09's
-    ``ifelse(基层, fund, 0)`` included), and the sums equal the measures' own queries."""
+@pytest.fixture
+def pushed(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
+    """Per cube the planner tried to push below the places join: whether it did."""
     seen: list[bool] = []
     real = services._pushed_down
 
@@ -113,6 +111,14 @@ def test_the_encounter_cube_is_grouped_before_the_places_join(
         return out
 
     monkeypatch.setattr(services, "_pushed_down", spy)
+    return seen
+
+
+def test_the_encounter_cube_is_grouped_before_the_places_join(
+    county: Path, pushed: list[bool]
+) -> None:
+    """Every base joined to ``places`` on the institution is pushed down (nhc-09's
+    ``ifelse(基层, fund, 0)`` included), and the sums equal the measures' own queries."""
     wanted = [definitions.get(c) for c in ("nhc-07", "nhc-09", "op-03", "ref-01")]
     year = rules.parse_period("2025")
     session = _session(county)
@@ -126,11 +132,11 @@ def test_the_encounter_cube_is_grouped_before_the_places_join(
         session.close()
     # the encounter base (nhc-07, nhc-09, op-03, ref-01's stays) and the referrals at the
     # sender (ref-01's referrals): both joined to places, both pushed down
-    assert seen == [True, True]
+    assert pushed == [True, True]
 
 
 def test_a_value_mixing_place_and_encounter_otherwise_is_computed_in_one_query(
-    county: Path, monkeypatch: pytest.MonkeyPatch
+    county: Path, pushed: list[bool]
 ) -> None:
     """A sum of fund × 基层 (not an ``ifelse`` on the place) cannot be summed before the join:
     the planner falls back to the single grouped query, with the same sums."""
@@ -143,15 +149,6 @@ def test_a_value_mixing_place_and_encounter_otherwise_is_computed_in_one_query(
         return definitions._shape(v, v.fund_paid * v.grassroots.cast("int64"), ibis.literal(1))
 
     indicator = dataclasses.replace(definitions.get("nhc-09"), code="test-mixed", measure=mixed)
-    seen: list[bool] = []
-    real = services._pushed_down
-
-    def spy(*args: object, **kwargs: object) -> object:
-        out = real(*args, **kwargs)  # type: ignore[arg-type]
-        seen.append(out is not None)
-        return out
-
-    monkeypatch.setattr(services, "_pushed_down", spy)
     year = rules.parse_period("2025")
     session = _session(county)
     try:
@@ -159,7 +156,7 @@ def test_a_value_mixing_place_and_encounter_otherwise_is_computed_in_one_query(
         plain = services._levels(session, indicator, year)
     finally:
         session.close()
-    assert seen == [False]
+    assert pushed == [False]
     assert planned[("test-mixed", "2025")] == plain
     county_row = next(r for r in plain if r[0] == definitions.COUNTY)
     # the fixture's 基层 fund in 2025 is not nothing: the comparison has something to compare
