@@ -100,3 +100,8 @@ class TestMedcomTree:
             do_add_affiliation(
                 world.lead_hospital, AffiliationKind.SUPPORT, parent_institution=world.lead_hospital
             )
+
+
+def test_label_is_the_short_name_or_else_the_name() -> None:
+    assert Institution(name="河口乡卫生院", short_name="河口卫生院").label == "河口卫生院"
+    assert Institution(name="河口乡卫生院", short_name="").label == "河口乡卫生院"

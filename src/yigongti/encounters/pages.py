@@ -95,7 +95,7 @@ def encounter_list(request: HttpRequest) -> HttpResponse:
     if not can_list_encounters(actor.role):
         return _forbidden(request, "您的角色只能查看去标识化的汇总数据，不能查看诊疗明细")
     insts = _scoped_institutions(actor)
-    choices = [(i.code, i.short_name or i.name) for i in insts]
+    choices = [(i.code, i.label) for i in insts]
     form = EncounterFilterForm(request.GET or None, institutions=choices)
     filters: dict[str, Any] = {}
     if form.is_bound and form.is_valid():
@@ -122,7 +122,7 @@ def encounter_list(request: HttpRequest) -> HttpResponse:
             "date": e.visit_date,
             "discharge": e.discharge_date,
             "setting": e.get_setting_display(),
-            "institution": e.institution.short_name or e.institution.name,
+            "institution": e.institution.label,
             "department": e.department_name,
             "doctor": e.doctor.name if e.doctor else "",
             "code": e.principal_diagnosis,

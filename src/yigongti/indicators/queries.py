@@ -310,7 +310,7 @@ def get_drill_org(level: str, code: str) -> DrillOrg | None:
         return DrillOrg(
             level,
             inst.code,
-            inst.short_name or inst.name,
+            inst.label,
             inst.pk,
             _up(served, DivisionLevel.COUNTY),
             _up(served, DivisionLevel.TOWNSHIP),
@@ -355,7 +355,7 @@ def _institutions_under(org: DrillOrg, *, direct_only: bool) -> dict[str, str]:
             placed = county is not None and county.pk == area.pk
             placed = placed and (township is None or not direct_only)
         if placed:
-            out[inst.code] = inst.short_name or inst.name
+            out[inst.code] = inst.label
     return out
 
 
@@ -450,7 +450,7 @@ def _local_date(moment: dt.datetime | None) -> dt.date | None:
 
 
 def _short(institution: Institution) -> str:
-    return institution.short_name or institution.name
+    return institution.label
 
 
 def _unit(institution: Institution, department: Department) -> str:

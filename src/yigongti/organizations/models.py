@@ -127,6 +127,11 @@ class Institution(models.Model):
     def is_lead(self) -> bool:
         return self.tree_link == TreeLink.ROOT
 
+    @property
+    def label(self) -> str:
+        """The name lists and forms show: the short name, or the full name if it has none."""
+        return self.short_name or self.name
+
 
 class Department(models.Model):
     """A clinical or technical department (科室) of an institution."""
@@ -147,7 +152,7 @@ class Department(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.institution.short_name or self.institution.name} {self.name}"
+        return f"{self.institution.label} {self.name}"
 
 
 class Affiliation(models.Model):

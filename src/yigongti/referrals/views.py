@@ -66,10 +66,8 @@ def _row(r: Referral) -> dict[str, Any]:
         "status": r.get_status_display(),
         "status_code": r.status,
         "resident": kernel.mask_name(r.resident.name),
-        "from": r.from_institution.short_name or r.from_institution.name,
-        "to": (r.to_institution.short_name or r.to_institution.name)
-        if r.to_institution
-        else r.out_of_county_name,
+        "from": r.from_institution.label,
+        "to": r.to_institution.label if r.to_institution else r.out_of_county_name,
         "department": r.to_department.name if r.to_department else "",
         "diagnosis": r.diagnosis_code,
         "green": bool(r.green_channel),
@@ -103,7 +101,7 @@ def worklist(request: HttpRequest) -> HttpResponse:
                     "pk": t.pk,
                     "kind": t.get_kind_display(),
                     "resident": kernel.mask_name(t.resident.name),
-                    "institution": t.institution.short_name or t.institution.name,
+                    "institution": t.institution.label,
                     "due_on": t.due_on,
                     "late": t.due_on < today,
                     "referral": t.referral.number,
@@ -140,7 +138,7 @@ def _form_choices(actor: Actor, form: ReferralForm, direction: str) -> None:
     for s in queries.list_open_schedules(ids, today, today + dt.timedelta(days=SCHEDULE_DAYS)):
         pools = scheduling.rules.bookable_pools(channel, now, scheduling.times_of(s))
         label = (
-            f"{s.day:%m-%d} {s.get_session_display()} {s.institution.short_name or s.institution.name}"
+            f"{s.day:%m-%d} {s.get_session_display()} {s.institution.label}"
             f" {s.department.name}{(' ' + s.doctor.name) if s.doctor else ''}"
             + ("" if pools else "（未开放）")
         )
@@ -148,10 +146,10 @@ def _form_choices(actor: Actor, form: ReferralForm, direction: str) -> None:
     departments = queries.list_departments(ids)
     form.set_choices(
         [(i.pk, i.name) for i in targets],
-        [(d.pk, f"{d.institution.short_name or d.institution.name} {d.name}") for d in departments],
+        [(d.pk, f"{d.institution.label} {d.name}") for d in departments],
         schedules,
         [
-            (d.pk, f"{d.institution.short_name or d.institution.name} {d.name}（{d.beds} 床）")
+            (d.pk, f"{d.institution.label} {d.name}（{d.beds} 床）")
             for d in departments
             if d.beds > 0
         ],

@@ -352,9 +352,7 @@ def bed_row(bed: BedBooking) -> dict[str, Any]:
         "status_label": bed.get_status_display(),
         "expected_on": bed.expected_on,
         "admitted_at": timezone.localtime(bed.admitted_at) if bed.admitted_at else None,
-        "from_institution": bed.from_institution.short_name or bed.from_institution.name
-        if bed.from_institution
-        else "",
+        "from_institution": bed.from_institution.label if bed.from_institution else "",
     }
 
 

@@ -90,7 +90,7 @@ def slots(request: HttpRequest) -> HttpResponse:
     whether the user's channel may book it now (and if not, when)."""
     actor = _actor(request)
     hospitals = queries.schedule_institutions(actor)
-    choices = [(i.code, i.short_name or i.name) for i in hospitals]
+    choices = [(i.code, i.label) for i in hospitals]
     form = WeekForm(request.GET or None, institutions=choices)
     today = clock.today()
     week, hospital, department = today, (choices[0][0] if choices else ""), ""
@@ -247,10 +247,7 @@ def manage(request: HttpRequest) -> HttpResponse:
     if not rules.can_publish(actor.role):
         return _forbidden(request, "只有县级管理员、管理中心和机构管理员可以发布或停诊排班")
     departments = queries.managed_departments(actor)
-    choices = [
-        (str(d.pk), f"{d.institution.short_name or d.institution.name} · {d.name}")
-        for d in departments
-    ]
+    choices = [(str(d.pk), f"{d.institution.label} · {d.name}") for d in departments]
     today = clock.today()
     form = PublishForm(
         request.POST or None,
@@ -347,7 +344,7 @@ def cancel_schedule(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _hospital_choices(actor: Actor) -> list[tuple[str, str]]:
-    return [(i.code, i.short_name or i.name) for i in queries.hospital_institutions(actor)]
+    return [(i.code, i.label) for i in queries.hospital_institutions(actor)]
 
 
 @login_required

@@ -351,7 +351,7 @@ def org_detail(request: HttpRequest, code: str) -> HttpResponse:
 def staff_list(request: HttpRequest) -> HttpResponse:
     actor = _actor(request)
     insts = scoped_institutions(actor)
-    choices = [(i.code, i.short_name or i.name) for i in insts]
+    choices = [(i.code, i.label) for i in insts]
     form = StaffFilterForm(request.GET or None, institutions=choices)
     filters: dict[str, str] = {}
     if form.is_valid():
