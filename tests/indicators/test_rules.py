@@ -233,3 +233,33 @@ def test_every_source_users_see_is_cited_by_title() -> None:
         shown = rules.cite(text)
         assert "seeds/" not in shown and "[" not in shown and "§" not in shown, shown
         assert "calibration" not in shown and "scheduling." not in shown, shown
+
+
+def test_amounts_in_the_unit_users_read() -> None:
+    D = Decimal
+    assert rules.shown_amount(D(216000), 86400) == D("2.50")
+    assert rules.shown_amount(D("12.34")) == D("12.34")  # stored as shown: untouched
+    assert rules.shown_amount(D(5400), 3600) == D("1.50")
+    assert rules.amount_text(None) == "—"
+    assert rules.amount_text(D("12.00")) == "12"
+    assert rules.amount_text(D("12.5")) == "12.50"
+    assert rules.amount_text(D(216000), "床日", 86400) == "2.50 床日"
+    assert rules.amount_text(D(1), "床日", 86400) == "0.00 床日"  # one bed-second
+    assert rules.amount_text(D(7200), "件", 3600) == "2.00 件"
+
+
+def test_the_two_indicators_stored_in_seconds_say_so() -> None:
+    from yigongti.indicators import definitions, reports
+
+    beds, hours = definitions.get("ref-06"), definitions.get("ref-04")
+    assert (beds.numerator_unit, beds.numerator_per) == ("床日", 86400)
+    assert (beds.denominator_unit, beds.denominator_per) == ("床日", 86400)
+    assert (hours.numerator_unit, hours.numerator_per, hours.denominator_per) == (
+        "小时",
+        3600,
+        3600,
+    )
+    assert reports.format_amount(Decimal(432000), "床日", 86400) == "5.00 床日"
+    assert reports.format_amount(Decimal(15 * 365 * 86400), "床日", 86400) == "5,475.00 床日"
+    assert reports.amount_format(Decimal("5.00"), "床日", 86400) == '#,##0.00" 床日"'
+    assert reports.format_amount(Decimal(3), "", 1) == "3"

@@ -106,6 +106,11 @@ class Indicator:
     # "" for counts (人次).
     numerator_unit: str = ""
     denominator_unit: str = ""
+    # What is stored per unit shown: ref-06 stores bed-seconds and shows 床日 (86,400), ref-04
+    # seconds as 小时 and its 3,600 a referral as 件. Pages and reports divide; the stored
+    # results and the CSV/XLSX export keep what the engine summed.
+    numerator_per: int = 1
+    denominator_per: int = 1
 
     @property
     def computed(self) -> bool:
@@ -875,6 +880,10 @@ INDICATORS: tuple[Indicator, ...] = (
         "[I]",
         "computed",
         acceptance_hours,
+        numerator_unit="小时",
+        denominator_unit="件",
+        numerator_per=3600,
+        denominator_per=3600,
     ),
     Indicator(
         "ref-05",
@@ -908,6 +917,10 @@ INDICATORS: tuple[Indicator, ...] = (
         "[I]",
         "computed",
         reserved_bed_use,
+        numerator_unit="床日",
+        denominator_unit="床日",
+        numerator_per=86400,
+        denominator_per=86400,
     ),
 )
 

@@ -224,10 +224,13 @@ def format_value(value: Decimal | None, unit: str) -> str:
     return f"{value:,.2f}" + (f" {unit}" if unit else "")
 
 
-def format_amount(amount: Decimal | None, unit: str) -> str:
-    """A numerator or denominator: yuan with two decimals, a count without."""
+def format_amount(amount: Decimal | None, unit: str, per: int = 1) -> str:
+    """A numerator or denominator: yuan with two decimals, a count without; one stored in
+    another unit converted (``rules.amount_text``: ``2.50 床日``)."""
     if amount is None:
         return "—"
+    if per != 1:
+        return f"{rules.shown_amount(amount, per):,.2f} {unit}"
     if unit == "元":
         return f"¥{amount:,.2f}"
     return f"{amount:,.0f}" if amount == amount.to_integral_value() else f"{amount:,.2f}"
@@ -259,9 +262,11 @@ def excel_value(value: Decimal, unit: str) -> float:
     return float(value / 100) if unit == "%" else float(value)
 
 
-def amount_format(amount: Decimal, unit: str) -> str:
+def amount_format(amount: Decimal, unit: str, per: int = 1) -> str:
     if unit == "元":
         return YUAN
+    if per != 1:
+        return f'#,##0.00" {unit}"'
     return COUNT if amount == amount.to_integral_value() else NUMBER
 
 
@@ -384,12 +389,13 @@ def _write_value(
 
 
 def _write_amount(
-    sheet: Any, f: _Book, row: int, col: int, amount: Decimal | None, unit: str
+    sheet: Any, f: _Book, row: int, col: int, amount: Decimal | None, unit: str, per: int = 1
 ) -> None:
     if amount is None:
         sheet.write_string(row, col, "—", f.muted)
     else:
-        sheet.write_number(row, col, float(amount), f.number(amount_format(amount, unit)))
+        shown = rules.shown_amount(amount, per)
+        sheet.write_number(row, col, float(shown), f.number(amount_format(shown, unit, per)))
 
 
 def _cover(book: xlsxwriter.Workbook, f: _Book, report: Report, taken: set[str]) -> None:
@@ -480,8 +486,8 @@ def _dimension(
         sheet.write_string(row, 1, ind.name, f.wrap)
         sheet.write_string(row, 2, ind.unit or "—", f.centre)
         _write_value(sheet, f, row, 3, item.value, ind.unit)
-        _write_amount(sheet, f, row, 4, item.numerator, ind.numerator_unit)
-        _write_amount(sheet, f, row, 5, item.denominator, ind.denominator_unit)
+        _write_amount(sheet, f, row, 4, item.numerator, ind.numerator_unit, ind.numerator_per)
+        _write_amount(sheet, f, row, 5, item.denominator, ind.denominator_unit, ind.denominator_per)
         _target(sheet, f, row, 6, ind)
         sheet.write_string(row, 7, item.status_label, f.status(item.status))
         sheet.write_string(row, 8, ind.source_tag, f.centre)
@@ -538,8 +544,12 @@ def _dimension(
                 sheet.write_string(row, 1, r["name"], f.text)
                 sheet.write_string(row, 2, r["code"], f.text)
                 _write_value(sheet, f, row, 3, r["value"], ind.unit)
-                _write_amount(sheet, f, row, 4, r["numerator"], ind.numerator_unit)
-                _write_amount(sheet, f, row, 5, r["denominator"], ind.denominator_unit)
+                _write_amount(
+                    sheet, f, row, 4, r["numerator"], ind.numerator_unit, ind.numerator_per
+                )
+                _write_amount(
+                    sheet, f, row, 5, r["denominator"], ind.denominator_unit, ind.denominator_per
+                )
     _print_setup(sheet, header_row, row, last, report.title)
 
 
@@ -660,8 +670,8 @@ def _pdf_item(item: ReportIndicator) -> dict[str, Any]:
     return {
         "item": item,
         "value": format_value(item.value, ind.unit),
-        "numerator": format_amount(item.numerator, ind.numerator_unit),
-        "denominator": format_amount(item.denominator, ind.denominator_unit),
+        "numerator": format_amount(item.numerator, ind.numerator_unit, ind.numerator_per),
+        "denominator": format_amount(item.denominator, ind.denominator_unit, ind.denominator_per),
         "target": format_target(ind),
         "chart": trend_svg(item) if item.computed else "",
         "breakdowns": [
@@ -673,8 +683,12 @@ def _pdf_item(item: ReportIndicator) -> dict[str, Any]:
                     {
                         "name": r["name"] if table.ranked else f"{r['name']} {r['code']}".strip(),
                         "value": format_value(r["value"], ind.unit),
-                        "numerator": format_amount(r["numerator"], ind.numerator_unit),
-                        "denominator": format_amount(r["denominator"], ind.denominator_unit),
+                        "numerator": format_amount(
+                            r["numerator"], ind.numerator_unit, ind.numerator_per
+                        ),
+                        "denominator": format_amount(
+                            r["denominator"], ind.denominator_unit, ind.denominator_per
+                        ),
                     }
                     for r in table.rows
                 ],
@@ -700,8 +714,12 @@ def render_html(report: Report) -> str:
             "item": item,
             "value": format_value(item.value, item.indicator.unit),
             "target": format_target(item.indicator),
-            "numerator": format_amount(item.numerator, item.indicator.numerator_unit),
-            "denominator": format_amount(item.denominator, item.indicator.denominator_unit),
+            "numerator": format_amount(
+                item.numerator, item.indicator.numerator_unit, item.indicator.numerator_per
+            ),
+            "denominator": format_amount(
+                item.denominator, item.indicator.denominator_unit, item.indicator.denominator_per
+            ),
         }
         for item in report.indicators
     ]

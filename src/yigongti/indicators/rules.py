@@ -78,6 +78,26 @@ def ratio(numerator: Decimal, denominator: Decimal, scale: int = 1) -> Decimal |
     )
 
 
+def shown_amount(amount: Decimal, per: int = 1) -> Decimal:
+    """A stored numerator or denominator in the unit users read: ÷ ``per`` (the stored units
+    in one shown unit, e.g. 86,400 bed-seconds a 床日) to two decimals; as stored if 1."""
+    if per == 1:
+        return amount
+    return (Decimal(amount) / per).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+
+
+def amount_text(amount: Decimal | None, unit: str = "", per: int = 1) -> str:
+    """A numerator or denominator on a page: "—" if none; as stored without trailing zeros
+    (``12``, ``12.50``) in its own unit; converted with two decimals and the unit (``2.50 床日``)
+    when it is stored in another (``per`` ≠ 1)."""
+    if amount is None:
+        return "—"
+    if per == 1:
+        value = Decimal(amount)
+        return f"{value:.0f}" if value == value.to_integral_value() else f"{value:.2f}"
+    return f"{shown_amount(amount, per):.2f} {unit}"
+
+
 GREEN, AMBER, RED, NONE = "green", "amber", "red", "none"
 
 

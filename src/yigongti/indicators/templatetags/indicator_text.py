@@ -2,10 +2,23 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django import template
 
-from yigongti.indicators import rules
+from yigongti.indicators import definitions, rules
 
 register = template.Library()
 register.filter("cite", rules.cite)  # seeds/004 §9 → 《…工作方案》第9条, [V] → 〔原文〕
 register.filter("tag_label", rules.tag_label)  # [I] → 据原文推定
+
+
+@register.filter
+def numerator_text(amount: Any, indicator: definitions.Indicator) -> str:
+    """A numerator in the unit users read (ref-06's bed-seconds as 床日); ``rules.amount_text``."""
+    return rules.amount_text(amount, indicator.numerator_unit, indicator.numerator_per)
+
+
+@register.filter
+def denominator_text(amount: Any, indicator: definitions.Indicator) -> str:
+    return rules.amount_text(amount, indicator.denominator_unit, indicator.denominator_per)
