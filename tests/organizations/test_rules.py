@@ -70,3 +70,15 @@ def test_paths() -> None:
     assert rules.child_path("QH0001/", "QH1001") == "QH0001/QH1001/"
     assert rules.is_in_subtree("QH0001/QH1001/QH2001/", "QH0001/QH1001/")
     assert not rules.is_in_subtree("QH0001/QH10011/", "QH0001/QH1001/")
+
+
+def test_patients_by_department_name() -> None:
+    from yigongti.organizations.choices import PatientGroup
+    from yigongti.organizations.rules import patients_by_name
+
+    assert patients_by_name("儿科") == PatientGroup.CHILDREN
+    assert patients_by_name("儿童保健科") == PatientGroup.CHILDREN
+    assert patients_by_name("妇产科") == PatientGroup.WOMEN
+    assert patients_by_name("产科") == PatientGroup.WOMEN
+    assert patients_by_name("小儿外科") == PatientGroup.ALL  # 外科: not 儿科 by its name
+    assert patients_by_name("心血管内科") == PatientGroup.ALL

@@ -314,3 +314,27 @@ def test_roles(role: str, publish: bool, book: bool, hospital: bool) -> None:
         book,
         hospital,
     )
+
+
+def test_patient_refusal_by_department_group() -> None:
+    from yigongti.organizations.choices import PatientGroup
+
+    def refusal(group: str, sex: str, age: int) -> str:
+        return rules.patient_refusal("儿科", group, sex=sex, age=age, child_max_age=14)
+
+    assert refusal(PatientGroup.CHILDREN, "M", 14) == ""
+    assert refusal(PatientGroup.CHILDREN, "F", 0) == ""
+    assert refusal(PatientGroup.CHILDREN, "M", 15) == (
+        "儿科只接诊 14 周岁及以下的患者，该居民 15 岁，请改约其他科室"
+    )
+    assert refusal(PatientGroup.WOMEN, "F", 40) == ""
+    assert refusal(PatientGroup.WOMEN, "M", 40) == "儿科只接诊女性患者，请改约其他科室"
+
+
+@given(st.sampled_from(["M", "F"]), st.integers(0, 120), st.integers(0, 18))
+def test_a_department_for_all_refuses_nobody(sex: str, age: int, limit: int) -> None:
+    from yigongti.organizations.choices import PatientGroup
+
+    assert (
+        rules.patient_refusal("内科", PatientGroup.ALL, sex=sex, age=age, child_max_age=limit) == ""
+    )

@@ -248,3 +248,44 @@ def test_beds_reserved_share_for_up_referrals(world: Any, actor_for: Any, frozen
         == Pool.RESERVED
     )
     assert BedBooking.objects.filter(status__in=["held", "admitted"]).count() == 5
+
+
+def _publish(actor_for: Any, world: Any, code: str) -> Schedule:
+    return do_publish_schedule(
+        actor_for("county_admin"),
+        ScheduleInput(
+            department_id=world.lead_hospital.departments.get(code=code).pk,
+            day=DAY,
+            session="pm",
+            start=dt.time(14, 0),
+            end=dt.time(15, 0),
+            slot_count=6,
+        ),
+    )
+
+
+def test_children_only_in_paediatrics_and_women_only_in_obstetrics(
+    world: Any, actor_for: Any, frozen: Any
+) -> None:
+    """儿科 sees residents up to 14 on the session day (scheduling.child_max_age), 妇产科 sees
+    women: 张德福 (74 that day, a man) is refused in both, in Chinese, with nothing booked."""
+    frozen(at(2, 20))
+    paediatrics, obstetrics = _publish(actor_for, world, "ERK"), _publish(actor_for, world, "FUC")
+    child = _resident(world, "43990120111209001", "李小宝")  # boy, 14 on 2026-03-09
+    grown = _resident(world, "43990120110309001", "李大宝")  # boy, 15 that day
+    mother = _resident(world, "43990119900101002", "王秀英")  # woman
+    zhang = world.residents["elderly_patient"]
+    desk = actor_for("cardiologist")
+    frozen(at(3, 2, 15))  # the afternoon's public slots are open
+    with pytest.raises(
+        DomainError, match=r"：儿科只接诊 14 周岁及以下的患者，该居民 74 岁，请改约其他科室$"
+    ):
+        do_book_slot(desk, paediatrics.pk, zhang)
+    with pytest.raises(DomainError, match="该居民 15 岁"):
+        do_book_slot(desk, paediatrics.pk, grown)
+    with pytest.raises(DomainError, match=r"：妇产科只接诊女性患者，请改约其他科室$"):
+        do_book_slot(desk, obstetrics.pk, zhang)
+    assert Booking.objects.count() == 0
+    assert do_book_slot(desk, paediatrics.pk, child).schedule_id == paediatrics.pk
+    assert do_book_slot(desk, obstetrics.pk, mother).schedule_id == obstetrics.pk
+    assert Booking.objects.count() == 2

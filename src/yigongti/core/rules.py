@@ -223,6 +223,15 @@ DEFAULT_PARAMETERS: tuple[ParameterVersion, ...] = (
         "(seeds/004 §9 [V])",
     ),
     ParameterVersion(
+        "scheduling.child_max_age",
+        "",
+        dt.date(2020, 1, 1),
+        None,
+        14,
+        "儿科接诊 14 周岁及以下的患者，年龄按就诊日计 (common hospital practice: 儿科 sees "
+        "children aged 0–14; no seed sets it; platform default [I])",
+    ),
+    ParameterVersion(
         "scheduling.public_release_days",
         "",
         dt.date(2020, 1, 1),

@@ -1,6 +1,15 @@
 from django.db import models
 
 
+class PatientGroup(models.TextChoices):
+    """Whom a department sees (接诊对象): 儿科 children only, 妇产科 women only; booking and
+    bed holds check it (scheduling.rules.patient_refusal)."""
+
+    ALL = "all", "不限"
+    CHILDREN = "children", "儿童"
+    WOMEN = "women", "女性"
+
+
 class MedcomKind(models.TextChoices):
     COUNTY = "county_medcom", "紧密型县域医共体"
     URBAN = "urban_group", "紧密型城市医疗集团"

@@ -11,6 +11,7 @@ from yigongti.organizations.choices import (
     InstitutionType,
     ManagementUnitKind,
     MedcomKind,
+    PatientGroup,
     TreeLink,
 )
 
@@ -142,6 +143,9 @@ class Department(models.Model):
     code = models.CharField("科室代码", max_length=16)
     name = models.CharField("科室名称", max_length=64)
     beds = models.PositiveIntegerField("床位", default=0)
+    patients = models.CharField(
+        "接诊对象", max_length=10, choices=PatientGroup.choices, default=PatientGroup.ALL
+    )
 
     class Meta:
         verbose_name = "科室"

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import re
 
-from yigongti.organizations.choices import InstitutionLevel, InstitutionType, TreeLink
+from yigongti.organizations.choices import (
+    InstitutionLevel,
+    InstitutionType,
+    PatientGroup,
+    TreeLink,
+)
 
 _CODE = re.compile(r"^[A-Z0-9][A-Z0-9-]{3,31}$")
 
@@ -99,3 +104,18 @@ def child_path(parent_path: str | None, code: str) -> str:
 
 def is_in_subtree(path: str, root_path: str) -> bool:
     return path.startswith(root_path)
+
+
+# 接诊对象 by the department's name [I]: what 儿科 and 妇产科 mean in every Chinese hospital;
+# an administrator may set another in the admin.
+_CHILDREN_WORDS = ("儿科", "儿童")
+_WOMEN_WORDS = ("妇产科", "妇科", "产科")
+
+
+def patients_by_name(name: str) -> str:
+    """儿科 / 儿童保健科 → children; 妇产科 / 妇科 / 产科 → women; any other → all."""
+    if any(word in name for word in _CHILDREN_WORDS):
+        return PatientGroup.CHILDREN
+    if any(word in name for word in _WOMEN_WORDS):
+        return PatientGroup.WOMEN
+    return PatientGroup.ALL

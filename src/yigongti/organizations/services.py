@@ -11,6 +11,7 @@ from yigongti.organizations.choices import (
     InstitutionLevel,
     ManagementUnitKind,
     MedcomKind,
+    PatientGroup,
     TreeLink,
 )
 from yigongti.organizations.models import (
@@ -119,10 +120,23 @@ def do_add_institution(
         raise DomainError("该医共体已有牵头医院", field="tree_link") from None
 
 
-def do_add_department(institution: Institution, code: str, name: str, beds: int = 0) -> Department:
+def do_add_department(
+    institution: Institution,
+    code: str,
+    name: str,
+    beds: int = 0,
+    patients: str | None = None,
+) -> Department:
+    """A department; ``patients`` (接诊对象) defaults to what its name says
+    (``rules.patients_by_name``: 儿科 children, 妇产科 women, else all)."""
+    patients = rules.patients_by_name(name) if patients is None else patients
     if Department.objects.filter(institution=institution, code=code).exists():
         raise DomainError(f"科室代码 {code} 在 {institution.name} 已存在", field="code")
-    return Department.objects.create(institution=institution, code=code, name=name, beds=beds)
+    if patients not in PatientGroup.values:
+        raise DomainError(f"接诊对象“{patients}”无效", field="patients")
+    return Department.objects.create(
+        institution=institution, code=code, name=name, beds=beds, patients=patients
+    )
 
 
 def do_add_affiliation(

@@ -14,10 +14,13 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 from yigongti.accounts.choices import Role
+from yigongti.organizations.choices import PatientGroup
+from yigongti.residents.choices import Sex
 from yigongti.scheduling.choices import BedStatus, BookingStatus, Channel, Pool
 
 SLOT_SHARE_KEY = "scheduling.reserved_slot_share"
 BED_SHARE_KEY = "scheduling.reserved_bed_share"
+CHILD_AGE_KEY = "scheduling.child_max_age"
 PUBLIC_DAYS_KEY = "scheduling.public_release_days"
 LEAD_DAYS_KEY = "scheduling.reserved_lead_days"
 CUTOFF_HOURS_KEY = "scheduling.reserved_cutoff_hours"
@@ -265,3 +268,18 @@ def choose_bed_pool(
         if used.get(pool, 0) < capacity.get(pool, 0):
             return pool
     return None
+
+
+def patient_refusal(
+    department: str, patients: str, *, sex: str, age: int, child_max_age: int
+) -> str:
+    """Why the department cannot see this resident (Chinese), or "" if it can: a children's
+    department sees residents up to ``child_max_age`` completed years on the day (policy
+    parameter ``scheduling.child_max_age``), a women's department sees women."""
+    if patients == PatientGroup.CHILDREN and age > child_max_age:
+        return (
+            f"{department}只接诊 {child_max_age} 周岁及以下的患者，该居民 {age} 岁，请改约其他科室"
+        )
+    if patients == PatientGroup.WOMEN and sex == Sex.MALE:
+        return f"{department}只接诊女性患者，请改约其他科室"
+    return ""

@@ -28,6 +28,7 @@ from yigongti.core.services import do_record_audit
 from yigongti.organizations.choices import GRASSROOTS_TYPES
 from yigongti.organizations.models import Department, Institution
 from yigongti.residents.models import Resident
+from yigongti.residents.rules import age_on
 from yigongti.residents.services import check_read_access
 from yigongti.scheduling import rules
 from yigongti.scheduling.choices import (
@@ -248,6 +249,20 @@ def _booking_basis(actor: Actor, resident: Resident, institution: Institution) -
         raise
 
 
+def check_patient(department: Department, resident: Resident, on: dt.date) -> None:
+    """Refuse (Chinese) a resident the department does not see on ``on``: 儿科 above the
+    policy's age (``scheduling.child_max_age``), 妇产科 a man (``Department.patients``)."""
+    refusal = rules.patient_refusal(
+        department.name,
+        department.patients,
+        sex=resident.sex,
+        age=age_on(resident.birth_date, on),
+        child_max_age=int(get_parameter(rules.CHILD_AGE_KEY, on)),
+    )
+    if refusal:
+        raise DomainError(refusal, field="resident")
+
+
 def do_book_slot(
     actor: Actor,
     schedule_id: int,
@@ -291,7 +306,7 @@ def _book_slot(
     with transaction.atomic():
         schedule = (
             Schedule.objects.select_for_update()
-            .select_related("institution")
+            .select_related("institution", "department")
             .filter(pk=schedule_id)
             .first()
         )
@@ -300,6 +315,7 @@ def _book_slot(
         basis = _booking_basis(actor, resident, schedule.institution)
         if schedule.status != ScheduleStatus.OPEN:
             raise DomainError("该排班已停诊，不能预约")
+        check_patient(schedule.department, resident, schedule.day)
         pools = rules.bookable_pools(channel, now, times_of(schedule))
         if not pools:
             raise DomainError(rules.booking_refusal(channel, now, times_of(schedule)))
@@ -453,6 +469,7 @@ def do_hold_bed(
         basis = _booking_basis(actor, resident, department.institution)
         if expected_on < clock.today():
             raise DomainError("预计入院日期不能早于今天", field="expected_on")
+        check_patient(department, resident, expected_on)
         if BedBooking.objects.filter(
             department=department, resident=resident, status__in=rules.ACTIVE_BED
         ).exists():

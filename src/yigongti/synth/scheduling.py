@@ -32,6 +32,7 @@ from yigongti.scheduling.choices import BedStatus, Session
 from yigongti.scheduling.models import BedBooking, Schedule
 from yigongti.scheduling.services import (
     ScheduleInput,
+    check_patient,
     do_book_slot,
     do_hold_bed,
     do_move_bed,
@@ -178,6 +179,11 @@ def _book(published: list[Schedule], rng: np.random.Generator, summary: Schedule
     def attempt(
         actor: Actor, schedule: Schedule, resident: Resident, *, green: bool = False
     ) -> None:
+        try:
+            # nobody books an adult into 儿科 or a man into 妇产科: such a pick is skipped
+            check_patient(schedule.department, resident, schedule.day)
+        except DomainError:
+            return
         try:
             do_book_slot(actor, schedule.pk, resident, fee_waived=green, priority=green)
             summary.bookings += 1
