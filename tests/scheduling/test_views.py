@@ -131,6 +131,33 @@ def test_book_page_refusals(session: Any, world: Any, frozen: Any) -> None:
     assert bookings() == []
 
 
+def test_book_page_refuses_an_adult_in_paediatrics(world: Any, actor_for: Any, frozen: Any) -> None:
+    frozen(at(2, 20))
+    erk = world.lead_hospital.departments.get(code="ERK")
+    paediatrics = do_publish_schedule(
+        actor_for("county_admin"),
+        ScheduleInput(
+            department_id=erk.pk,
+            day=DAY,
+            session="am",
+            start=dt.time(8, 0),
+            end=dt.time(9, 0),
+            slot_count=6,
+        ),
+    )
+    frozen(at(2, 24))  # the reserved pool is open
+    client = client_for(world, "family_doctor")
+    refused = client.post(
+        reverse("scheduling:book", args=[paediatrics.pk]),
+        {"mpi_id": world.residents["elderly_patient"].mpi_id},
+    )
+    assert refused.context["form"].errors == {
+        "mpi_id": ["儿科只接诊 14 周岁及以下的患者，该居民 74 岁，请改约其他科室"]
+    }
+    assert "请改约其他科室" in html(refused)
+    assert bookings() == []
+
+
 # 我的预约 ---------------------------------------------------------------------------------------
 
 
