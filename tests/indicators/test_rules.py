@@ -244,8 +244,8 @@ def test_amounts_in_the_unit_users_read() -> None:
     assert rules.amount_text(D("12.00")) == "12"
     assert rules.amount_text(D("12.5")) == "12.50"
     assert rules.amount_text(D(216000), "床日", 86400) == "2.50 床日"
-    assert rules.amount_text(D(1), "床日", 86400) == "0.00 床日"  # one bed-second
-    assert rules.amount_text(D(7200), "件", 3600) == "2.00 件"
+    assert rules.amount_text(D(1), "床日", 86400) == "0 床日"  # one bed-second
+    assert rules.amount_text(D(7200), "件", 3600) == "2 件"
 
 
 def test_the_two_indicators_stored_in_seconds_say_so() -> None:
@@ -259,7 +259,8 @@ def test_the_two_indicators_stored_in_seconds_say_so() -> None:
         3600,
         3600,
     )
-    assert reports.format_amount(Decimal(432000), "床日", 86400) == "5.00 床日"
-    assert reports.format_amount(Decimal(15 * 365 * 86400), "床日", 86400) == "5,475.00 床日"
-    assert reports.amount_format(Decimal("5.00"), "床日", 86400) == '#,##0.00" 床日"'
+    assert reports.format_amount(Decimal(432000), "床日", 86400) == "5 床日"
+    assert reports.format_amount(Decimal(15 * 365 * 86400), "床日", 86400) == "5,475 床日"
+    assert reports.amount_format(Decimal("5.00"), "床日", 86400) == '#,##0" 床日"'
+    assert reports.amount_format(Decimal("2.50"), "床日", 86400) == '#,##0.00" 床日"'
     assert reports.format_amount(Decimal(3), "", 1) == "3"

@@ -230,7 +230,9 @@ def format_amount(amount: Decimal | None, unit: str, per: int = 1) -> str:
     if amount is None:
         return "—"
     if per != 1:
-        return f"{rules.shown_amount(amount, per):,.2f} {unit}"
+        shown = rules.shown_amount(amount, per)
+        whole = shown == shown.to_integral_value()
+        return f"{shown:,.0f} {unit}" if whole else f"{shown:,.2f} {unit}"
     if unit == "元":
         return f"¥{amount:,.2f}"
     return f"{amount:,.0f}" if amount == amount.to_integral_value() else f"{amount:,.2f}"
@@ -266,7 +268,8 @@ def amount_format(amount: Decimal, unit: str, per: int = 1) -> str:
     if unit == "元":
         return YUAN
     if per != 1:
-        return f'#,##0.00" {unit}"'
+        digits = "#,##0" if amount == amount.to_integral_value() else "#,##0.00"
+        return f'{digits}" {unit}"'
     return COUNT if amount == amount.to_integral_value() else NUMBER
 
 

@@ -87,15 +87,14 @@ def shown_amount(amount: Decimal, per: int = 1) -> Decimal:
 
 
 def amount_text(amount: Decimal | None, unit: str = "", per: int = 1) -> str:
-    """A numerator or denominator on a page: "—" if none; as stored without trailing zeros
-    (``12``, ``12.50``) in its own unit; converted with two decimals and the unit (``2.50 床日``)
-    when it is stored in another (``per`` ≠ 1)."""
+    """A numerator or denominator on a page: "—" if none; whole numbers without decimals, others
+    with two (``12``, ``12.50``); when stored in another unit (``per`` ≠ 1) converted, with the
+    unit (``2.50 床日``, ``475 件``)."""
     if amount is None:
         return "—"
-    if per == 1:
-        value = Decimal(amount)
-        return f"{value:.0f}" if value == value.to_integral_value() else f"{value:.2f}"
-    return f"{shown_amount(amount, per):.2f} {unit}"
+    value = shown_amount(Decimal(amount), per)
+    text = f"{value:.0f}" if value == value.to_integral_value() else f"{value:.2f}"
+    return text if per == 1 else f"{text} {unit}"
 
 
 GREEN, AMBER, RED, NONE = "green", "amber", "red", "none"
