@@ -225,17 +225,11 @@ def format_value(value: Decimal | None, unit: str) -> str:
 
 
 def format_amount(amount: Decimal | None, unit: str, per: int = 1) -> str:
-    """A numerator or denominator: yuan with two decimals, a count without; one stored in
-    another unit converted (``rules.amount_text``: ``2.50 床日``)."""
-    if amount is None:
-        return "—"
-    if per != 1:
-        shown = rules.shown_amount(amount, per)
-        whole = shown == shown.to_integral_value()
-        return f"{shown:,.0f} {unit}" if whole else f"{shown:,.2f} {unit}"
-    if unit == "元":
+    """A numerator or denominator: yuan with two decimals; otherwise ``rules.amount_text`` with
+    thousands separators (a whole count without decimals, ``5,475 床日`` converted)."""
+    if amount is not None and unit == "元":
         return f"¥{amount:,.2f}"
-    return f"{amount:,.0f}" if amount == amount.to_integral_value() else f"{amount:,.2f}"
+    return rules.amount_text(amount, unit, per, grouped=True)
 
 
 def band_percent(band: Decimal) -> str:
@@ -267,10 +261,8 @@ def excel_value(value: Decimal, unit: str) -> float:
 def amount_format(amount: Decimal, unit: str, per: int = 1) -> str:
     if unit == "元":
         return YUAN
-    if per != 1:
-        digits = "#,##0" if amount == amount.to_integral_value() else "#,##0.00"
-        return f'{digits}" {unit}"'
-    return COUNT if amount == amount.to_integral_value() else NUMBER
+    digits = COUNT if amount == amount.to_integral_value() else NUMBER
+    return digits if per == 1 else f'{digits}" {unit}"'
 
 
 # ---------------------------------------------------------------------------

@@ -86,14 +86,18 @@ def shown_amount(amount: Decimal, per: int = 1) -> Decimal:
     return (Decimal(amount) / per).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
 
 
-def amount_text(amount: Decimal | None, unit: str = "", per: int = 1) -> str:
+def amount_text(
+    amount: Decimal | None, unit: str = "", per: int = 1, *, grouped: bool = False
+) -> str:
     """A numerator or denominator on a page: "—" if none; whole numbers without decimals, others
     with two (``12``, ``12.50``); when stored in another unit (``per`` ≠ 1) converted, with the
-    unit (``2.50 床日``, ``475 件``)."""
+    unit (``2.50 床日``, ``475 件``); ``grouped``: thousands separators (the reports)."""
     if amount is None:
         return "—"
     value = shown_amount(Decimal(amount), per)
-    text = f"{value:.0f}" if value == value.to_integral_value() else f"{value:.2f}"
+    sep = "," if grouped else ""
+    places = 0 if value == value.to_integral_value() else 2
+    text = f"{value:{sep}.{places}f}"
     return text if per == 1 else f"{text} {unit}"
 
 

@@ -192,10 +192,10 @@ def _open_duckdb(root: Path, place: pa.Table, homes: pa.Table) -> Session:
     con = ibis.duckdb.connect()
 
     def native(name: str, table: pa.Table) -> Any:
-        # copied into DuckDB's own storage once: the cubes join the 520,000 homes of a county
-        # a fifth faster than from an Arrow scan each time (bench/indicators.py)
-        # (Ibis 12's create_table from Arrow fails on this DuckDB; the connection is in memory
-        # and closed with the session, so the table goes with it)
+        # Copied into DuckDB's own storage once: the cubes join the 520,000 homes of a county a
+        # fifth faster than from an Arrow scan each time (docs/indicators.md). By hand, as Ibis
+        # 12's create_table from Arrow fails on this DuckDB; the in-memory connection closes
+        # with the session and takes the table with it.
         stored = ibis.util.gen_name(f"yigongti_{name}")
         con.con.from_arrow(table).create(stored)
         return con.table(stored)
@@ -732,24 +732,45 @@ def _planned_query(
         table = ops.JoinChain(first.base[1], first.base[2], fields).to_expr()
     else:
         table = ops.Project(first.base[1], fields).to_expr()
-    # Only the rows some branch wants in some period: its conjuncts hold and its ranges fall
-    # between the first and the last day asked for.
+    cube = _cube(table, plan, grain, wanted, range(len(keys)), [f"v{u}" for u in range(len(sums))])
+    _read_off(session.run(cube).to_pylist(), plan, wanted, rows)
+
+
+def _cube(
+    table: Any,
+    plan: list[Any],
+    grain: str,
+    wanted: list[tuple[rules.Period, frozenset[int]]],
+    in_table: Iterable[int],
+    summed: list[str],
+) -> Any:
+    """The grouped query over ``table`` (columns ``k…`` keys, ``r…`` ranges, ``summed``, and
+    any other key such as the join column): only the rows some branch wants in some period
+    (its conjuncts hold and its ranges fall between the first and the last day asked for),
+    conjuncts null → false, ranges bucketed, grouped by all but ``summed``, with the count.
+    ``in_table``: the key indexes that are columns of ``table`` (a conjunct of another one is
+    checked after the query: the rows here are a superset)."""
+    present = set(in_table)
     low = min(p.start for p, _b in wanted)
     high = max(p.end for p, _b in wanted)
     wants = _wanted_rows(
-        [([f"k{j}" for j in conj], [f"r{j}" for j in rng]) for _c, _p, conj, rng, _s in plan]
+        [
+            ([f"k{j}" for j in conj if j in present], [f"r{j}" for j in rng])
+            for _c, _p, conj, rng, _s in plan
+        ]
     )
     table = table.filter(_filter_of(table, wants, low, high))
-    is_conjunct = {j for _c, _p, conj, _r, _s in plan for j in conj}
+    conjuncts = sorted({j for _c, _p, conj, _r, _s in plan for j in conj} & present)
     table = table.mutate(
-        **{f"k{j}": table[f"k{j}"].fill_null(False) for j in sorted(is_conjunct)},
-        **{f"r{j}": _bucket(table[f"r{j}"].op(), grain) for j in range(len(ranges))},
+        **{f"k{j}": table[f"k{j}"].fill_null(False) for j in conjuncts},
+        **{
+            name: _bucket(table[name].op(), grain) for name in table.columns if name.startswith("r")
+        },
     )
-    group = [*(f"k{j}" for j in range(len(keys))), *(f"r{j}" for j in range(len(ranges)))]
-    cube = table.group_by(group).aggregate(
-        n=table.count(), **{f"v{u}": table[f"v{u}"].sum() for u in range(len(sums))}
+    group = [name for name in table.columns if name not in summed]
+    return table.group_by(group).aggregate(
+        n=table.count(), **{name: table[name].sum() for name in summed}
     )
-    _read_off(session.run(cube).to_pylist(), plan, wanted, rows)
 
 
 def _wanted_rows(terms: list[tuple[list[str], list[str]]]) -> list[frozenset[tuple[str, str]]]:
@@ -842,8 +863,9 @@ def _pushed_down(
     those few thousand groups afterwards, here. A sum of a value of the places alone is that
     value × the group's count; ``ifelse(place condition, a, b)`` sums to Σa or Σb. The same
     rows as ``_planned_query``'s single query (an inner join: groups of no institution in the
-    places drop out; a place with several rows multiplies, as the join does), about 40 % less
-    engine time on the county year (bench/indicators.py). ``None`` for a chain with no places
+    places drop out; a place with several rows multiplies, as the join does): the county
+    year's encounter cube took 0.58–0.64 s so against 0.81–0.84 s in one query (measured in one
+    process, docs/indicators.md). ``None`` for a chain with no places
     link or a value mixing both sides in another way (the single query computes it)."""
     if base[0] == "rel":  # a filtered join: its fields are the chain's values
         chain = base[1]
@@ -896,38 +918,20 @@ def _pushed_down(
     fields.update({f"r{j}": op for j, op in enumerate(ranges)})
     fields.update({f"s{i}": op for i, op in enumerate(inner)})
     # the join column: a key already when the cube groups by the institution (most do)
-    conjunct_keys = {f"k{j}" for _c, _p, conj, _r, _s in plan for j in conj}
+    is_conjunct = {j for _c, _p, conj, _r, _s in plan for j in conj}
     joined_by = next(
-        (n for n, op in fields.items() if op == join_on and n[0] == "k" and n not in conjunct_keys),
-        None,
+        (
+            f"k{j}"
+            for j, k in enumerate(keys)
+            if k == join_on and key_side[j] == "fact" and j not in is_conjunct
+        ),
+        "j0",
     )
-    if joined_by is None:
-        joined_by = "j0"
+    if joined_by == "j0":
         fields[joined_by] = join_on
     table = ops.JoinChain(first, tuple(x for x in rest if x is not link), fields).to_expr()
-    low = min(p.start for p, _b in wanted)
-    high = max(p.end for p, _b in wanted)
-    # a conjunct on the places is checked after the join (here: a superset of the rows)
-    wants = _wanted_rows(
-        [
-            ([f"k{j}" for j in conj if key_side[j] == "fact"], [f"r{j}" for j in rng])
-            for _c, _p, conj, rng, _s in plan
-        ]
-    )
-    table = table.filter(_filter_of(table, wants, low, high))
-    is_conjunct = {j for _c, _p, conj, _r, _s in plan for j in conj}
-    table = table.mutate(
-        **{
-            f"k{j}": table[f"k{j}"].fill_null(False)
-            for j in sorted(is_conjunct)
-            if key_side[j] == "fact"
-        },
-        **{f"r{j}": _bucket(table[f"r{j}"].op(), grain) for j in range(len(ranges))},
-    )
-    group = [f for f in fields if not f.startswith("s")]
-    cube = table.group_by(group).aggregate(
-        n=table.count(), **{f"s{i}": table[f"s{i}"].sum() for i in range(len(inner))}
-    )
+    fact_keys = [j for j, s in enumerate(key_side) if s == "fact"]
+    cube = _cube(table, plan, grain, wanted, fact_keys, [f"s{i}" for i in range(len(inner))])
     dimension = link.table.parent
     onto = {
         ops.Field(link.table, name): ops.Field(dimension, name) for name in dimension.schema.names
