@@ -23,6 +23,26 @@ def at(month: int, day: int, hour: int = 8, minute: int = 0) -> dt.datetime:
     return dt.datetime(2026, month, day, hour, minute, tzinfo=TZ)
 
 
+def publish(world: Any, actor_for: Any, code: str, session: str = "am", **extra: Any) -> Any:
+    """Six 10-minute slots of the lead hospital's department ``code`` on DAY (08:00–09:00 or
+    14:00–15:00), published by the county administrator; ``extra``: fee, doctor_id."""
+    from yigongti.scheduling.services import ScheduleInput, do_publish_schedule
+
+    hour = 8 if session == "am" else 14
+    return do_publish_schedule(
+        actor_for("county_admin"),
+        ScheduleInput(
+            department_id=world.lead_hospital.departments.get(code=code).pk,
+            day=DAY,
+            session=session,
+            start=dt.time(hour, 0),
+            end=dt.time(hour + 1, 0),
+            slot_count=6,
+            **extra,
+        ),
+    )
+
+
 @pytest.fixture
 def frozen() -> Iterator[Any]:
     """``frozen(at(...))`` fixes the clock for the rest of the test."""
@@ -43,20 +63,11 @@ def frozen() -> Iterator[Any]:
 @pytest.fixture
 def session(world: Any, actor_for: Any, frozen: Any) -> Any:
     """Six 10-minute slots of 心血管内科 on DAY 08:00–09:00, fee ¥12 (2 reserved: #3, #6)."""
-    from yigongti.scheduling.services import ScheduleInput, do_publish_schedule
-
     frozen(at(2, 20))
-    xnk = world.lead_hospital.departments.get(code="XNK")
-    return do_publish_schedule(
-        actor_for("county_admin"),
-        ScheduleInput(
-            department_id=xnk.pk,
-            day=DAY,
-            session="am",
-            start=dt.time(8, 0),
-            end=dt.time(9, 0),
-            slot_count=6,
-            fee=Decimal("12.00"),
-            doctor_id=world.practitioners["cardiologist"].pk,
-        ),
+    return publish(
+        world,
+        actor_for,
+        "XNK",
+        fee=Decimal("12.00"),
+        doctor_id=world.practitioners["cardiologist"].pk,
     )

@@ -15,7 +15,7 @@ from yigongti.scheduling.choices import BedStatus, BookingStatus, Channel, Pool
 from yigongti.scheduling.models import BedBooking, Booking, Schedule, Slot
 from yigongti.scheduling.services import ScheduleInput, do_book_slot, do_publish_schedule
 
-from .conftest import DAY, at
+from .conftest import DAY, at, publish
 
 pytestmark = pytest.mark.django_db
 
@@ -250,27 +250,14 @@ def test_beds_reserved_share_for_up_referrals(world: Any, actor_for: Any, frozen
     assert BedBooking.objects.filter(status__in=["held", "admitted"]).count() == 5
 
 
-def _publish(actor_for: Any, world: Any, code: str) -> Schedule:
-    return do_publish_schedule(
-        actor_for("county_admin"),
-        ScheduleInput(
-            department_id=world.lead_hospital.departments.get(code=code).pk,
-            day=DAY,
-            session="pm",
-            start=dt.time(14, 0),
-            end=dt.time(15, 0),
-            slot_count=6,
-        ),
-    )
-
-
 def test_children_only_in_paediatrics_and_women_only_in_obstetrics(
     world: Any, actor_for: Any, frozen: Any
 ) -> None:
     """儿科 sees residents up to 14 on the session day (scheduling.child_max_age), 妇产科 sees
     women: 张德福 (74 that day, a man) is refused in both, in Chinese, with nothing booked."""
     frozen(at(2, 20))
-    paediatrics, obstetrics = _publish(actor_for, world, "ERK"), _publish(actor_for, world, "FUC")
+    paediatrics = publish(world, actor_for, "ERK", "pm")
+    obstetrics = publish(world, actor_for, "FUC", "pm")
     child = _resident(world, "43990120111209001", "李小宝")  # boy, 14 on 2026-03-09
     grown = _resident(world, "43990120110309001", "李大宝")  # boy, 15 that day
     mother = _resident(world, "43990119900101002", "王秀英")  # woman

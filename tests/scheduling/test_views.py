@@ -18,7 +18,7 @@ from yigongti.scheduling.choices import BedStatus, BookingStatus
 from yigongti.scheduling.models import BedBooking, Booking, Schedule
 from yigongti.scheduling.services import ScheduleInput, do_book_slot, do_publish_schedule
 
-from .conftest import DAY, at
+from .conftest import DAY, at, publish
 
 pytestmark = pytest.mark.django_db
 
@@ -133,18 +133,7 @@ def test_book_page_refusals(session: Any, world: Any, frozen: Any) -> None:
 
 def test_book_page_refuses_an_adult_in_paediatrics(world: Any, actor_for: Any, frozen: Any) -> None:
     frozen(at(2, 20))
-    erk = world.lead_hospital.departments.get(code="ERK")
-    paediatrics = do_publish_schedule(
-        actor_for("county_admin"),
-        ScheduleInput(
-            department_id=erk.pk,
-            day=DAY,
-            session="am",
-            start=dt.time(8, 0),
-            end=dt.time(9, 0),
-            slot_count=6,
-        ),
-    )
+    paediatrics = publish(world, actor_for, "ERK")
     frozen(at(2, 24))  # the reserved pool is open
     client = client_for(world, "family_doctor")
     refused = client.post(
