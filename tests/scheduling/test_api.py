@@ -41,6 +41,8 @@ def expected_row(session: Any, **changes: Any) -> dict[str, Any]:
         "id": session.pk,
         "institution": {"code": "QH0001", "name": "青禾县人民医院"},
         "department": {"code": "XNK", "name": "心血管内科"},
+        "patients": "all",
+        "patients_note": "",
         "doctor": {"code": "QH0001-0001", "name": "李心远"},
         "day": "2026-03-09",
         "session": "am",
@@ -121,6 +123,11 @@ def test_list_filters_window_and_pages(
         )
     api = api_as("township_doctor")
     march = {"day_from": "2026-03-01", "day_to": "2026-03-31"}
+    paediatrics = api.get("/scheduling/schedules", department="ERK", **march).json()["items"][0]
+    assert (paediatrics["patients"], paediatrics["patients_note"]) == (
+        "children",
+        "仅接诊 14 周岁及以下患者",
+    )
 
     def ids(**params: Any) -> tuple[int, list[tuple[str, str]]]:
         body = api.get("/scheduling/schedules", **{**march, **params}).json()

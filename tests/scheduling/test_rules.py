@@ -331,6 +331,19 @@ def test_patient_refusal_by_department_group() -> None:
     assert refusal(PatientGroup.WOMEN, "M", 40) == "儿科只接诊女性患者，请改约其他科室"
 
 
+def test_patients_note_says_whom_a_department_sees() -> None:
+    from yigongti.organizations.choices import PatientGroup
+
+    assert (
+        rules.patients_note(PatientGroup.CHILDREN, child_max_age=14) == "仅接诊 14 周岁及以下患者"
+    )
+    assert (
+        rules.patients_note(PatientGroup.CHILDREN, child_max_age=17) == "仅接诊 17 周岁及以下患者"
+    )
+    assert rules.patients_note(PatientGroup.WOMEN, child_max_age=14) == "仅接诊女性患者"
+    assert rules.patients_note(PatientGroup.ALL, child_max_age=14) == ""
+
+
 @given(st.sampled_from(["M", "F"]), st.integers(0, 120), st.integers(0, 18))
 def test_a_department_for_all_refuses_nobody(sex: str, age: int, limit: int) -> None:
     from yigongti.organizations.choices import PatientGroup

@@ -147,6 +147,30 @@ def test_book_page_refuses_an_adult_in_paediatrics(world: Any, actor_for: Any, f
     assert bookings() == []
 
 
+def test_week_view_and_book_page_say_whom_a_department_sees(
+    world: Any, actor_for: Any, frozen: Any
+) -> None:
+    """Before anyone tries: 儿科 says its age limit (the parameter in force), 妇产科 women only,
+    内科 nothing."""
+    frozen(at(2, 20))
+    paediatrics = publish(world, actor_for, "ERK")
+    publish(world, actor_for, "FUC")
+    publish(world, actor_for, "NEI")
+    client = client_for(world, "family_doctor")
+    week = client.get(reverse("scheduling:slots"), {"week": DAY.isoformat()})
+    notes = {
+        r["department"].code: {s["patients_note"] for cell in r["cells"] for s in cell}
+        for r in week.context["rows"]
+    }
+    assert notes == {"ERK": {"仅接诊 14 周岁及以下患者"}, "FUC": {"仅接诊女性患者"}, "NEI": {""}}
+    assert html(week).count("patients-note") == 2
+    page = client.get(reverse("scheduling:book", args=[paediatrics.pk]))
+    assert (
+        '<span class="badge text-bg-warning" id="patients-note">仅接诊 14 周岁及以下患者</span>'
+        in (html(page))
+    )
+
+
 # 我的预约 ---------------------------------------------------------------------------------------
 
 
@@ -354,6 +378,12 @@ def test_bed_board_hold_admit_release(world: Any, frozen: Any) -> None:
     hold = reverse("scheduling:hold_bed", args=[xnk.department.pk])
     found = client.get(hold, {"q": "chen"})
     assert [r["name"] for r in found.context["results"]] == ["陈*东"]
+    assert found.context["patients_note"] == "" and "patients-note" not in html(found)
+    women = client.get(reverse("scheduling:hold_bed", args=[wards["FUC"].department.pk]))
+    assert (
+        '<span class="badge text-bg-warning fs-6 align-middle" id="patients-note">仅接诊女性患者'
+        in (html(women))
+    )
     chen = world.residents["town_resident"]
     late = client.post(hold, {"mpi_id": chen.mpi_id, "expected_on": "2026-02-28"})
     assert late.context["form"].errors == {"expected_on": ["预计入院日期不能早于今天"]}

@@ -17,8 +17,8 @@ from django.utils import timezone
 from yigongti.accounts.queries import Actor
 from yigongti.core import clock
 from yigongti.core import rules as kernel
-from yigongti.core.queries import prefix_q
-from yigongti.organizations.choices import GRASSROOTS_TYPES
+from yigongti.core.queries import get_parameter, prefix_q
+from yigongti.organizations.choices import GRASSROOTS_TYPES, PatientGroup
 from yigongti.organizations.models import Department, Institution
 from yigongti.residents.models import Resident
 from yigongti.scheduling import rules
@@ -144,8 +144,17 @@ def schedule_availability(
     )
 
 
+def patients_note(department: Department, on: dt.date) -> str:
+    """``rules.patients_note`` of the department, with the age limit in force on ``on``."""
+    if department.patients == PatientGroup.ALL:
+        return ""
+    limit = int(get_parameter(rules.CHILD_AGE_KEY, on))
+    return rules.patients_note(department.patients, child_max_age=limit)
+
+
 def schedule_row(schedule: Schedule, channel: str, now: dt.datetime) -> dict[str, Any]:
-    """One schedule as the API and pages show it, with the channel's verdict."""
+    """One schedule as the API and pages show it, with the channel's verdict and whom the
+    department sees (``patients``, ``patients_note``)."""
     seen = schedule_availability(schedule, channel, now)
     local = timezone.localtime
     doctor = schedule.doctor
@@ -153,6 +162,8 @@ def schedule_row(schedule: Schedule, channel: str, now: dt.datetime) -> dict[str
         "id": schedule.pk,
         "institution": {"code": schedule.institution.code, "name": schedule.institution.name},
         "department": {"code": schedule.department.code, "name": schedule.department.name},
+        "patients": schedule.department.patients,
+        "patients_note": patients_note(schedule.department, schedule.day),
         "doctor": {"code": doctor.code, "name": doctor.name} if doctor else None,
         "day": schedule.day,
         "session": schedule.session,

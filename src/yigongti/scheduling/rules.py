@@ -270,6 +270,16 @@ def choose_bed_pool(
     return None
 
 
+def patients_note(patients: str, *, child_max_age: int) -> str:
+    """What the week view and the booking page say of whom a department sees (Chinese), before
+    anyone tries to book: "" for a department open to all."""
+    if patients == PatientGroup.CHILDREN:
+        return f"仅接诊 {child_max_age} 周岁及以下患者"
+    if patients == PatientGroup.WOMEN:
+        return "仅接诊女性患者"
+    return ""
+
+
 def patient_refusal(
     department: str, patients: str, *, sex: str, age: int, child_max_age: int
 ) -> str:

@@ -35,6 +35,8 @@ class ScheduleOut(Schema):
     id: int
     institution: CodeNameOut
     department: CodeNameOut
+    patients: str = Field(..., description="科室接诊对象：all 不限 / children 儿童 / women 女性")
+    patients_note: str = Field(..., description="接诊对象说明（中文），不限时为空")
     doctor: CodeNameOut | None
     day: dt.date
     session: str = Field(..., description="am 上午 / pm 下午 / eve 晚间")

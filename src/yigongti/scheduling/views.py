@@ -498,6 +498,7 @@ def hold_bed(request: HttpRequest, pk: int) -> HttpResponse:
         "scheduling/hold_bed.html",
         {
             "ward": ward,
+            "patients_note": queries.patients_note(ward, clock.today()),
             "form": form,
             "q": q,
             "results": _resident_results(actor, q),
