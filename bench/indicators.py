@@ -7,7 +7,10 @@ per resident a year of which the member institutions see county hospitals 32.5 %
 centres 27.5 %, village clinics 22.5 % (grassroots about 60 % of member visits), 20 admissions
 per 100 residents (87.5 % in the county, a fifth of those at township centres), out-of-county
 stays and visits and retail-pharmacy purchases as external settlements, costs by level with the
-drug part of the bill. A county has 20 townships of 15 villages, a general, a TCM and a
+drug part of the bill; from the county's own stays, its up- and down-referrals, and the
+county hospitals' outpatient sessions of the year with their bookings, their wards and the
+reserved beds accepted up-referrals took (``draw_referral_family``), so ref-01 … ref-06 are
+timed on data too. A county has 20 townships of 15 villages, a general, a TCM and a
 maternal-child hospital, a centre per township and a clinic per village. Both snapshots are
 cached under ``var/bench/indicators/{county,province}`` and reused while their ``params.json``
 matches; the county-year has at least 3,000,000 encounters at the default 520,000 residents,
@@ -55,7 +58,7 @@ REPO = Path(__file__).resolve().parent.parent
 CACHE = REPO / "var" / "bench" / "indicators"
 PARAMS_FILE = "params.json"
 # Bump when the drawing below changes, so cached snapshots are rebuilt.
-DATA_VERSION = 1
+DATA_VERSION = 2  # 2: the referral, schedule, booking and ward tables are drawn too
 TOWNSHIPS = 20  # calibration.md §1 per county: THC about 18 (use 12-25) [DER]
 VILLAGES_PER_TOWNSHIP = 15  # §1 village clinics about 310 per county (use 150-400) [DER]
 DEFAULT_RESIDENTS = 520_000  # §1 "average about 500k per county" [SEC]; >= 3M encounters
@@ -188,21 +191,30 @@ def generate(root: Path, params: Params) -> None:
         if name in specs
     }
     residents: list[pa.Table] = []
+    referral_family: dict[str, list[pa.Table]] = {}
     counts = {"encounters": 0, "external_settlements": 0}
     for county in counties:
         rng = np.random.default_rng([params.seed, county.index])
         people, encounters, settlements = draw_county(rng, county, params, ids)
         residents.append(people)
+        family = draw_referral_family(
+            np.random.default_rng([params.seed, county.index, 6]), county, encounters, params, ids
+        )
+        for name, table in family.items():
+            referral_family.setdefault(name, []).append(table)
         for name, table in (("encounters", encounters), ("external_settlements", settlements)):
             counts[name] += table.num_rows
             if name in sinks:
                 sinks[name].add(table)
         print(
             f"  county {county.code}: residents {people.num_rows:,} "
-            f"encounters {encounters.num_rows:,} settlements {settlements.num_rows:,}",
+            f"encounters {encounters.num_rows:,} settlements {settlements.num_rows:,} "
+            + " ".join(f"{name} {t.num_rows:,}" for name, t in family.items()),
             flush=True,
         )
     dims["residents"] = pa.concat_tables(residents).cast(snapshot.schema_of(specs["residents"]))
+    for name, parts in referral_family.items():
+        dims[name] = pa.concat_tables(parts).cast(snapshot.schema_of(specs[name]))
     tables: dict[str, Any] = {}
     for spec in snapshot.TABLES:
         if spec.name in sinks:
@@ -338,6 +350,10 @@ class Ids:
     resident: int = 0
     encounter: int = 0
     settlement: int = 0
+    referral: int = 0
+    schedule: int = 0
+    booking: int = 0
+    bed_booking: int = 0
 
     def take(self, kind: str, n: int) -> np.ndarray:
         first = getattr(self, kind) + 1
@@ -727,6 +743,190 @@ def draw_county(
         set_blocks, d, resident_ids, ids, snapshot.schema_of(specs["external_settlements"])
     )
     return residents, encounters, settlements
+
+
+# Two-way referral and the pools (issue 6), drawn from the county's own stays. calibration.md
+# §6 [EST]: up-referrals about 3-6 % of THC inpatients, down-referrals about 1-3 % of
+# county-hospital discharges, and up : down about 2:1 to 4:1. With four times as many county
+# stays as THC stays the two cannot all hold: the top of one range and the bottom of the
+# other come closest (about 1.5 : 1). The pools' shares are the policy parameters' defaults
+# (core/rules.py: 1/3 of the lead hospital's slots, 1/4 of its beds, seeds/004 §9 [V]).
+UP_REFERRAL_SHARE = 0.06
+DOWN_REFERRAL_SHARE = 0.01
+REFERRAL_STATUS = {  # status of a referral once made [I]; draft/cancelled ones were never sent
+    "closed": 0.55, "completed": 0.2, "returned": 0.08, "rejected": 0.05, "expired": 0.02,
+    "cancelled": 0.05, "draft": 0.05,
+}  # fmt: skip
+ACCEPTED_STATUSES = ("closed", "completed", "returned")
+ACCEPTANCE_MEAN_HOURS = 5.0  # [I]: most are accepted the same working day
+RESERVED_BED_TAKEN = 0.6  # accepted up-referrals that take a reserved bed [I]
+SLOT_SHARE, BED_SHARE = (1, 3), (1, 4)
+SESSION_SLOTS = (20, 15)  # a morning and an afternoon, as synth/scheduling.py publishes
+SLOTS_TAKEN = {"reserved": 0.55, "public": 0.65}  # [I]
+BOOKING_STATUS = {"attended": 0.8, "no_show": 0.07, "cancelled": 0.08, "booked": 0.05}  # [I]
+WARD_BEDS = {"general": (60, 50, 40, 30), "tcm": (40, 30), "mch": (30, 20), "thc": (30,)}
+LOCAL_OFFSET_S = 8 * 3600  # UTC+8
+
+
+def _moments(days: np.ndarray, seconds: np.ndarray, mask: np.ndarray | None = None) -> pa.Array:
+    """Local (UTC+8) day + seconds after its midnight as the snapshot's UTC timestamps."""
+    us = (days.astype(np.int64) * 86400 + seconds.astype(np.int64) - LOCAL_OFFSET_S) * 1_000_000
+    return pa.array(us, mask=mask).cast(pa.timestamp("us", tz="UTC"))
+
+
+def _ceil_share(n: np.ndarray, share: tuple[int, int]) -> np.ndarray:
+    num, den = share
+    return (n * num + den - 1) // den
+
+
+def draw_referral_family(
+    rng: np.random.Generator, county: County, encounters: pa.Table, params: Params, ids: Ids
+) -> dict[str, pa.Table]:
+    """The county's referrals (from its own stays: up from the township centres to the general
+    hospital, down from the county hospitals to a centre), the county hospitals' outpatient
+    sessions of the year with their bookings, their and the centres' wards, and the reserved
+    beds the accepted up-referrals took."""
+    setting = encounters["setting"].to_numpy(zero_copy_only=False)
+    inst = encounters["institution_id"].to_numpy()
+    out_day = encounters["discharge_date"].cast(pa.int32()).fill_null(0).to_numpy()
+    resident = encounters["resident_id"].to_numpy()
+    stays = setting == "inpatient"
+    hospitals = np.array([county.general, county.tcm, county.mch], dtype=np.int64)
+    u = rng.random(len(inst))
+    up = np.flatnonzero(stays & np.isin(inst, county.thc_ids) & (u < UP_REFERRAL_SHARE))
+    down = np.flatnonzero(stays & np.isin(inst, hospitals) & (u < DOWN_REFERRAL_SHARE))
+    rows = np.concatenate([up, down])
+    n = len(rows)
+    direction = np.concatenate([np.zeros(len(up), np.int8), np.ones(len(down), np.int8)])
+    to = np.where(direction == 0, county.general, rng.choice(county.thc_ids, size=n)).astype(
+        np.int64
+    )
+    names = list(REFERRAL_STATUS)
+    status = rng.choice(len(names), size=n, p=list(REFERRAL_STATUS.values()))
+    day = out_day[rows]
+    submitted_s = rng.integers(8 * 3600, 18 * 3600, size=n)
+    waited = np.minimum(rng.exponential(ACCEPTANCE_MEAN_HOURS * 3600, size=n), 72 * 3600)
+    accepted_s = submitted_s + waited.astype(np.int64)
+    is_draft = status == names.index("draft")
+    accepted = np.isin(status, [names.index(x) for x in ACCEPTED_STATUSES])
+    closed = status == names.index("closed")
+    referrals = pa.table(
+        {
+            "referral_id": ids.take("referral", n),
+            "direction": text(direction, ["up", "down"]),
+            "urgency": text(np.zeros(n, np.int8), ["routine"]),
+            "status": text(status, names),
+            "resident_id": pa.array(resident[rows]),
+            "from_institution_id": pa.array(inst[rows]),
+            "to_institution_id": pa.array(to),
+            "parent_id": pa.nulls(n, pa.int64()),
+            "green_channel": pa.array(rng.random(n) < 0.1),
+            "submitted_at": _moments(day, submitted_s, mask=is_draft),
+            "accepted_at": _moments(day, accepted_s, mask=~accepted),
+            "completed_at": _moments(day + 7, accepted_s, mask=~accepted),
+            "closed_at": _moments(day + 14, accepted_s, mask=~closed),
+        }
+    )
+    # wards: departments institution × 10 + k, as the encounters' department ids
+    ward_inst, ward_dept, ward_beds = [], [], []
+    for kind, institutions in (
+        ("general", [county.general]), ("tcm", [county.tcm]), ("mch", [county.mch]),
+        ("thc", county.thc_ids.tolist()),
+    ):  # fmt: skip
+        for i in institutions:
+            for k, count in enumerate(WARD_BEDS[kind]):
+                ward_inst.append(i)
+                ward_dept.append(i * 10 + k)
+                ward_beds.append(count)
+    beds = np.array(ward_beds, dtype=np.int64)
+    wards = pa.table(
+        {
+            "department_id": pa.array(ward_dept, pa.int64()),
+            "institution_id": pa.array(ward_inst, pa.int64()),
+            "beds": pa.array(beds),
+            "reserved_beds": pa.array(_ceil_share(beds, BED_SHARE)),
+        }
+    )
+    # reserved beds: accepted up-referrals admitted to one of the general hospital's wards
+    took = np.flatnonzero(accepted & (direction == 0) & (rng.random(n) < RESERVED_BED_TAKEN))
+    m = len(took)
+    general_wards = np.array(ward_dept[: len(WARD_BEDS["general"])], dtype=np.int64)
+    admitted_day = day[took] + (accepted_s[took] + 2 * 3600) // 86400
+    admitted_s = (accepted_s[took] + 2 * 3600) % 86400
+    los = np.maximum(1, np.round(rng.gamma(2.0, 4.0, size=m))).astype(np.int64)
+    year_end = int(np.datetime64(f"{params.year + 1}-01-01", "D").astype(np.int64))
+    in_bed = admitted_day + los >= year_end  # still in at the year's end
+    bed_bookings = pa.table(
+        {
+            "bed_booking_id": ids.take("bed_booking", m),
+            "department_id": pa.array(rng.choice(general_wards, size=m)),
+            "pool": text(np.zeros(m, np.int8), ["reserved"]),
+            "up_referral": pa.array(np.ones(m, dtype=bool)),
+            "status": text(in_bed.astype(np.int8), ["released", "admitted"]),
+            "admitted_at": _moments(admitted_day, admitted_s),
+            "closed_at": _moments(admitted_day + los, np.full(m, 10 * 3600), mask=in_bed),
+        }
+    )
+    # sessions: each county hospital's four departments, weekday mornings and afternoons and
+    # the first department's weekend mornings, every day of the year
+    first = int(np.datetime64(f"{params.year}-01-01", "D").astype(np.int64))
+    days = np.arange(first, year_end)
+    weekday = (days + 3) % 7 < 5  # 1970-01-01 was a Thursday
+    s_inst, s_dept, s_day, s_slots = [], [], [], []
+    for i in hospitals.tolist():
+        for k in range(4):
+            for session, slots in enumerate(SESSION_SLOTS):
+                on = weekday if (k or session) else np.ones(len(days), dtype=bool)
+                s_day.append(days[on])
+                s_inst.append(np.full(int(on.sum()), i))
+                s_dept.append(np.full(int(on.sum()), i * 10 + k))
+                s_slots.append(np.full(int(on.sum()), slots))
+    slot_count = np.concatenate(s_slots)
+    k = len(slot_count)
+    reserved_count = _ceil_share(slot_count, SLOT_SHARE)
+    cancelled = rng.random(k) < 0.02
+    schedule_ids = ids.take("schedule", k)
+    schedule_day = np.concatenate(s_day)
+    schedules = pa.table(
+        {
+            "schedule_id": schedule_ids,
+            "institution_id": pa.array(np.concatenate(s_inst)),
+            "department_id": pa.array(np.concatenate(s_dept)),
+            "day": dates(schedule_day),
+            "slot_count": pa.array(slot_count),
+            "reserved_count": pa.array(reserved_count),
+            "status": text(cancelled.astype(np.int8), ["open", "cancelled"]),
+        }
+    )
+    taken_r = np.where(cancelled, 0, rng.binomial(reserved_count, SLOTS_TAKEN["reserved"]))
+    taken_p = np.where(
+        cancelled, 0, rng.binomial(slot_count - reserved_count, SLOTS_TAKEN["public"])
+    )
+    which = np.concatenate([np.repeat(np.arange(k), taken_r), np.repeat(np.arange(k), taken_p)])
+    pool = np.concatenate([np.zeros(taken_r.sum(), np.int8), np.ones(taken_p.sum(), np.int8)])
+    b = len(which)
+    b_status = list(BOOKING_STATUS)
+    bookings = pa.table(
+        {
+            "booking_id": ids.take("booking", b),
+            "schedule_id": pa.array(schedule_ids[which]),
+            "pool": text(pool, ["reserved", "public"]),
+            "channel": text(pool, ["grassroots", "public"]),
+            "status": text(
+                rng.choice(len(b_status), size=b, p=list(BOOKING_STATUS.values())), b_status
+            ),
+            "booked_at": _moments(
+                schedule_day[which] - rng.integers(1, 8, size=b), np.full(b, 9 * 3600)
+            ),
+        }
+    )
+    return {
+        "referrals": referrals,
+        "schedules": schedules,
+        "bookings": bookings,
+        "bed_bookings": bed_bookings,
+        "wards": wards,
+    }
 
 
 def _ordered(blocks: list[Block]) -> list[tuple[Block, np.ndarray]]:
