@@ -173,6 +173,14 @@ def _shape(
 
 
 @_shared
+def _placed(t: Tables) -> Any:
+    """Encounters with the place of their institution, without the patient's home: for a
+    measure that reads nothing of the home (``_member``'s join to the homes keeps every row,
+    one home a resident, so the rows are the same and the query is spared that join)."""
+    return t.encounters.join(t.places, "institution_id")
+
+
+@_shared
 def _member(t: Tables) -> Any:
     """Encounters with the place of their institution and the patient's home in a county the
     member institutions serve (``home_resident_id``, ``home_county_id``, ``home_township_id``;
@@ -183,7 +191,7 @@ def _member(t: Tables) -> Any:
         home_county_id=_.county_id,
         home_township_id=_.township_id,
     )
-    member = t.encounters.join(t.places, "institution_id")
+    member = _placed(t)
     return member.left_join(homes, member.resident_id == homes.home_resident_id)
 
 
@@ -250,8 +258,8 @@ def _stay_share(t: Tables, p: Period, *, by_chapter: bool) -> Any:
     # Joins first, filters after: the engine plans measures whose period filters sit on top
     # of a shared join as one pass (services._split).
     member, external = _member(t), _external(t)
-    if by_chapter:
-        member, external = _with_chapter(t, member), _with_chapter(t, external)
+    if by_chapter:  # its own query, reading nothing of the home
+        member, external = _with_chapter(t, _placed(t)), _with_chapter(t, external)
     inside = _insured_stays(t, p, member)
     outside = external.filter(
         _.setting == INPATIENT,
