@@ -196,3 +196,15 @@ def test_qualitative_verdicts_follow_the_chosen_county(
     assert "未达标" in nhc01(SONGLING)
     row = nhc01("439901000000")
     assert "达标" in row and "未达标" not in row
+
+
+def test_snapshot_moment_is_shown_in_local_time() -> None:
+    """The manifest's moment is UTC; the county reads Beijing time (the reports' 生成时间 are
+    local too)."""
+    from yigongti.indicators.queries import local_moment
+
+    assert local_moment("2026-12-02T04:38:21.123456+00:00") == "2026-12-02 12:38"
+    assert local_moment("2025-12-31T16:00:00+00:00") == "2026-01-01 00:00"
+    assert local_moment("2026-12-02T12:38:21") == "2026-12-02 12:38"  # no offset: local
+    assert local_moment("") == ""
+    assert local_moment("not a time") == "not a time"

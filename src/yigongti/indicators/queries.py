@@ -237,12 +237,26 @@ def has_results(period: str) -> bool:
     )
 
 
+def local_moment(text: str) -> str:
+    """An ISO moment of the manifest as the county reads it: local time (Asia/Shanghai),
+    to the minute; a moment with no offset is taken as local already; "" stays ""."""
+    if not text:
+        return ""
+    try:
+        moment = dt.datetime.fromisoformat(text)
+    except ValueError:
+        return text[:16].replace("T", " ")
+    if timezone.is_aware(moment):
+        moment = timezone.localtime(moment)
+    return f"{moment:%Y-%m-%d %H:%M}"
+
+
 def snapshot_stamp() -> dict[str, str]:
-    """数据截至: the snapshot's last month and when it was taken."""
+    """数据截至: the snapshot's last month and when it was taken (local time)."""
     manifest = get_manifest()
     return {
         "data_until": manifest.get("data_until", ""),
-        "taken_at": manifest.get("taken_at", "")[:16].replace("T", " "),
+        "taken_at": local_moment(manifest.get("taken_at", "")),
         "snapshot_id": manifest.get("snapshot_id", ""),
     }
 
