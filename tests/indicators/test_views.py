@@ -60,6 +60,19 @@ def test_ranking_by_township_and_lower_is_better(world: Any, county: Path, setti
     ranking = page.split('id="ranking"')[1].split("</table>")[0]
     # lower is better: 河口乡卫生院 (2,000) before 县人民医院 (8,000)
     assert ranking.index("河口乡卫生院") < ranking.index("县人民医院")
+    assert "2000.00 元</td>" in ranking  # the value with its unit, as in the overview
+
+
+def test_a_period_without_results_says_so(world: Any, county: Path, settings: Any) -> None:
+    settings.SNAPSHOT_ROOT = county
+    do_compute("2025", root=county)
+    client = client_for(world, "county_admin")
+    for asked in ("2026", "bogus"):
+        page = client.get("/indicators/", {"period": asked})
+        assert page.context["period"] == "2025"
+        assert f"统计期“{asked}”没有计算结果，下面显示 2025。" in page.content.decode(), asked
+    page = client.get("/indicators/", {"period": "2025"})
+    assert 'id="missing-period"' not in page.content.decode()
 
 
 def test_refused_for_clinical_roles_and_empty_without_results(world: Any) -> None:

@@ -35,7 +35,11 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             status=403,
         )
     periods = queries.list_periods()
-    period = request.GET.get("period") or queries.default_period()
+    asked = request.GET.get("period", "").strip()[:16]
+    period = asked or queries.default_period()
+    # A period with no stored results (not computed, or not a period) says so above the
+    # default one instead of silently showing another.
+    missing = asked if asked and asked not in periods else ""
     if period not in periods:
         period = queries.default_period()
     computed = [i for i in definitions.INDICATORS if i.computed]
@@ -65,6 +69,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         {
             "period": period,
             "periods": periods,
+            "missing_period": missing,
             "rows": (
                 queries.with_verdicts(
                     queries.list_overview(period, county_code), actor.scope, period, county_code
