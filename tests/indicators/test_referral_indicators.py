@@ -17,6 +17,7 @@ import pytest
 
 from yigongti.analytics.services import do_snapshot
 from yigongti.core import clock
+from yigongti.indicators import definitions
 from yigongti.indicators.services import do_compute
 
 from .test_services import county_code, hekou_code, results
@@ -185,6 +186,13 @@ def test_records_behind_the_referral_indicators(referred: Path, world: Any, sett
             out.setdefault(kind, []).append(" | ".join(cells))
         return out
 
+    # ref-04 has no township level: the dashboard's link and the county page say so
+    assert definitions.get("ref-04").drill_path == "县 › 机构 › 明细"
+    assert definitions.get("nhc-07").drill_path == "县 › 乡镇 › 机构 › 明细"
+    county_page = client.get(f"/indicators/drill/ref-04/2025/county/{county_code()}/").content
+    assert "该指标不统计到乡镇，各机构（含乡镇卫生院）直接列在县下。" in county_page.decode()
+    dashboard = client.get("/indicators/?period=2025&indicator=ref-04").content.decode()
+    assert "逐级下钻：县 › 机构 › 明细</a>" in dashboard
     # R1's number carries its database id, which PostgreSQL does not reset between tests
     r1 = Referral.objects.get(direction="up", status="returned")
     zhang = '张*福 <a class="small" href="/encounters/resident/R00000000001/">时间线 </a>'

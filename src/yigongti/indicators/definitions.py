@@ -37,6 +37,7 @@ INPATIENT = str(Setting.INPATIENT)
 OUT_OF_COUNTY = str(ExternalKind.OUT_OF_COUNTY)
 UNINSURED = str(InsuranceType.NONE)
 COUNTY, TOWNSHIP, INSTITUTION = "county", "township", "institution"
+LEVEL_WORDS = {COUNTY: "县", TOWNSHIP: "乡镇", INSTITUTION: "机构"}
 OPERATIONAL = "运行"  # the dimension of the operational indicators op-01 …
 REFERRAL_DIMENSION = "转诊"  # the two-way referral indicators ref-01 … (issue #6 item 7)
 TIER_LABEL = "机构级别"  # categories: rules.TIER_LABELS keys
@@ -121,6 +122,12 @@ class Indicator:
     def operational(self) -> bool:
         """An operational indicator (shown under the national ones)."""
         return self.dimension in (OPERATIONAL, REFERRAL_DIMENSION)
+
+    @property
+    def drill_path(self) -> str:
+        """The drill-down's steps as the dashboard names them, by the levels it rolls up to,
+        e.g. "县 › 机构 › 明细" for an indicator with no township level."""
+        return " › ".join([*(LEVEL_WORDS[lv] for lv in self.levels if lv in LEVEL_WORDS), "明细"])
 
 
 ENCOUNTER, SETTLEMENT, RESIDENT = "encounter", "settlement", "resident"
