@@ -200,7 +200,7 @@ def test_records_behind_the_referral_indicators(referred: Path, world: Any, sett
         "referral": [
             f'1 | 转诊单 <span class="d-block mono text-muted">{r1.number} </span> | '
             "2025-03-10 | 桃源村卫生室 → 县人民医院 | 上转·已回转 | "
-            f'<span class="mono">I10 </span> 特发性（原发性）高血压 | {zhang} | — | — | 6 小时 | 1 件'
+            f'<span class="mono">I10 </span> 特发性（原发性）高血压 | {zhang} | — | — | 6.00 小时 | 1 件'
         ]
     }
     assert rows("ref-05", "county", county_code()) == {
@@ -216,14 +216,14 @@ def test_records_behind_the_referral_indicators(referred: Path, world: Any, sett
     beds = rows("ref-06", "institution", "QH0001")
     assert beds["bed_booking"] == [
         '1 | 床位占用 | 2025-03-11 <span class="text-muted small d-block">至 2025-03-16 </span> | '
-        f"县人民医院 · 心血管内科 | 基层预留床位·已出院/释放 | — | {zhang} | — | — | 5 床日 | 0 床日"
+        f"县人民医院 · 心血管内科 | 基层预留床位·已出院/释放 | — | {zhang} | — | — | 5.00 床日 | 0.00 床日"
     ]
     # the seven wards of 县人民医院, each with its reserved beds (⌈beds/4⌉) × a year, shown in
     # 床日 (stored in bed-seconds: 15 × 365 × 86,400)
     assert len(beds["ward"]) == 7
     assert beds["ward"][1] == (
         "3 | 病区 | — | 县人民医院 · 心血管内科 | 床位 60 张，基层预留 15 张 | — | — | — | — | "
-        "0 床日 | 5475 床日"
+        "0.00 床日 | 5475.00 床日"
     )
     read = AuditEvent.objects.filter(resource_type="indicator_records").order_by("-seq")[2]
     assert read.detail["records"] == {"referral": [r1.pk]}

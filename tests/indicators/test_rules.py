@@ -244,8 +244,21 @@ def test_amounts_in_the_unit_users_read() -> None:
     assert rules.amount_text(D("12.00")) == "12"
     assert rules.amount_text(D("12.5")) == "12.50"
     assert rules.amount_text(D(216000), "床日", 86400) == "2.50 床日"
-    assert rules.amount_text(D(1), "床日", 86400) == "0 床日"  # one bed-second
+    # converted measures and money always with two decimals, so a column reads alike
+    assert rules.amount_text(D(1), "床日", 86400) == "0.00 床日"  # one bed-second
+    assert rules.amount_text(D(7200), "小时", 3600) == "2.00 小时"
+    assert rules.amount_text(D("6000.00"), "元") == "6000.00"
+    assert rules.amount_text(D("6000.5"), "元") == "6000.50"
+    # counts whole when whole
     assert rules.amount_text(D(7200), "件", 3600) == "2 件"
+    assert rules.amount_text(D(5400), "件", 3600) == "1.50 件"
+    assert rules.amount_text(D("14.00"), "人次") == "14"
+    assert (rules.is_count("", 1), rules.is_count("元", 1), rules.is_count("件", 3600)) == (
+        True,
+        False,
+        True,
+    )
+    assert rules.is_count("床日", 86400) is False
 
 
 def test_the_two_indicators_stored_in_seconds_say_so() -> None:
@@ -259,8 +272,9 @@ def test_the_two_indicators_stored_in_seconds_say_so() -> None:
         3600,
         3600,
     )
-    assert reports.format_amount(Decimal(432000), "床日", 86400) == "5 床日"
-    assert reports.format_amount(Decimal(15 * 365 * 86400), "床日", 86400) == "5,475 床日"
-    assert reports.amount_format(Decimal("5.00"), "床日", 86400) == '#,##0" 床日"'
+    assert reports.format_amount(Decimal(432000), "床日", 86400) == "5.00 床日"
+    assert reports.format_amount(Decimal(15 * 365 * 86400), "床日", 86400) == "5,475.00 床日"
+    assert reports.amount_format(Decimal("5.00"), "床日", 86400) == '#,##0.00" 床日"'
     assert reports.amount_format(Decimal("2.50"), "床日", 86400) == '#,##0.00" 床日"'
+    assert reports.amount_format(Decimal("475"), "件", 3600) == '#,##0" 件"'
     assert reports.format_amount(Decimal(3), "", 1) == "3"

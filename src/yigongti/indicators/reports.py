@@ -261,7 +261,8 @@ def excel_value(value: Decimal, unit: str) -> float:
 def amount_format(amount: Decimal, unit: str, per: int = 1) -> str:
     if unit == "元":
         return YUAN
-    digits = COUNT if amount == amount.to_integral_value() else NUMBER
+    whole = rules.is_count(unit, per) and amount == amount.to_integral_value()
+    digits = COUNT if whole else NUMBER
     return digits if per == 1 else f'{digits}" {unit}"'
 
 

@@ -89,16 +89,27 @@ def shown_amount(amount: Decimal, per: int = 1) -> Decimal:
 def amount_text(
     amount: Decimal | None, unit: str = "", per: int = 1, *, grouped: bool = False
 ) -> str:
-    """A numerator or denominator on a page: "—" if none; whole numbers without decimals, others
-    with two (``12``, ``12.50``); when stored in another unit (``per`` ≠ 1) converted, with the
-    unit (``2.50 床日``, ``475 件``); ``grouped``: thousands separators (the reports)."""
+    """A numerator or denominator on a page: "—" if none; a count (人次, 件) whole without
+    decimals and otherwise with two (``12``, ``12.50``); money (元) and a measure converted to
+    another unit (小时, 床日) always with two, so a column reads alike (``2.00 小时`` beside
+    ``2.60 小时``); converted amounts with their unit (``2.50 床日``, ``475 件``); ``grouped``:
+    thousands separators (the reports)."""
     if amount is None:
         return "—"
     value = shown_amount(Decimal(amount), per)
     sep = "," if grouped else ""
-    places = 0 if value == value.to_integral_value() else 2
+    places = 0 if is_count(unit, per) and value == value.to_integral_value() else 2
     text = f"{value:{sep}.{places}f}"
     return text if per == 1 else f"{text} {unit}"
+
+
+COUNT_UNITS = frozenset({"件"})
+
+
+def is_count(unit: str, per: int = 1) -> bool:
+    """Whether an amount counts things (shown whole when whole): stored as is and not money,
+    or converted to a unit of things (件)."""
+    return unit in COUNT_UNITS if per != 1 else unit != "元"
 
 
 GREEN, AMBER, RED, NONE = "green", "amber", "red", "none"
