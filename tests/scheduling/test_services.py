@@ -250,6 +250,25 @@ def test_beds_reserved_share_for_up_referrals(world: Any, actor_for: Any, frozen
     assert BedBooking.objects.filter(status__in=["held", "admitted"]).count() == 5
 
 
+def test_one_bed_a_patient_in_a_hospital(world: Any, actor_for: Any, frozen: Any) -> None:
+    """A resident held (or in hospital) on one ward is refused on another ward of the same
+    hospital, naming that ward; once released, the other ward takes them."""
+    frozen(at(3, 1))
+    desk = actor_for("cardiologist")
+    chen = world.residents["town_resident"]
+    cardiology = world.lead_hospital.departments.get(code="XNK")
+    medicine = world.lead_hospital.departments.get(code="NEI")
+    held = services.do_hold_bed(desk, cardiology.pk, chen, expected_on=DAY, up_referral=False)
+    with pytest.raises(DomainError, match="：该居民在心血管内科已有床位预约或在院$"):
+        services.do_hold_bed(desk, medicine.pk, chen, expected_on=DAY, up_referral=False)
+    with pytest.raises(DomainError, match="：该居民在本病区已有床位预约或在院$"):
+        services.do_hold_bed(desk, cardiology.pk, chen, expected_on=DAY, up_referral=False)
+    assert BedBooking.objects.filter(resident=chen).count() == 1
+    services.do_move_bed(desk, held.pk, BedStatus.CANCELLED, reason="改住内科")
+    moved = services.do_hold_bed(desk, medicine.pk, chen, expected_on=DAY, up_referral=False)
+    assert moved.department_id == medicine.pk
+
+
 def test_children_only_in_paediatrics_and_women_only_in_obstetrics(
     world: Any, actor_for: Any, frozen: Any
 ) -> None:

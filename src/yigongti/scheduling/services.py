@@ -470,10 +470,18 @@ def do_hold_bed(
         if expected_on < clock.today():
             raise DomainError("预计入院日期不能早于今天", field="expected_on")
         check_patient(department, resident, expected_on)
-        if BedBooking.objects.filter(
-            department=department, resident=resident, status__in=rules.ACTIVE_BED
-        ).exists():
-            raise DomainError("该居民在本病区已有床位预约或在院", field="resident")
+        held = (
+            BedBooking.objects.filter(
+                department__institution=department.institution,
+                resident=resident,
+                status__in=rules.ACTIVE_BED,
+            )
+            .select_related("department")
+            .first()
+        )
+        if held is not None:  # one bed a patient in a hospital, whichever ward
+            where = "本病区" if held.department_id == department.pk else held.department.name
+            raise DomainError(f"该居民在{where}已有床位预约或在院", field="resident")
         policy = PoolPolicy.on(expected_on)
         capacity = rules.bed_capacity(department.beds, policy.bed_share)
         pool = rules.choose_bed_pool(up_referral, capacity, bed_usage(department))
