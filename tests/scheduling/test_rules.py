@@ -351,3 +351,21 @@ def test_a_department_for_all_refuses_nobody(sex: str, age: int, limit: int) -> 
     assert (
         rules.patient_refusal("内科", PatientGroup.ALL, sex=sex, age=age, child_max_age=limit) == ""
     )
+
+
+def test_a_hold_lapses_after_its_grace_days() -> None:
+    day = dt.date(2026, 3, 9)
+    assert rules.hold_lapsed("held", day, day, 1) is False
+    assert rules.hold_lapsed("held", day, day + dt.timedelta(days=1), 1) is False
+    assert rules.hold_lapsed("held", day, day + dt.timedelta(days=2), 1) is True
+    assert rules.hold_lapsed("held", day, day + dt.timedelta(days=1), 0) is True
+    assert rules.hold_lapsed("admitted", day, day + dt.timedelta(days=300), 1) is False
+    assert rules.hold_lapsed("held", None, day, 1) is False
+
+
+@given(st.integers(0, 400), st.integers(0, 30), st.sampled_from(["admitted", "released"]))
+def test_only_holds_lapse(days_late: int, grace: int, status: str) -> None:
+    day = dt.date(2026, 1, 1)
+    later = day + dt.timedelta(days=days_late)
+    assert rules.hold_lapsed(status, day, later, grace) is False
+    assert rules.hold_lapsed("held", day, later, grace) is (days_late > grace)

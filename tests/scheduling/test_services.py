@@ -259,14 +259,48 @@ def test_one_bed_a_patient_in_a_hospital(world: Any, actor_for: Any, frozen: Any
     cardiology = world.lead_hospital.departments.get(code="XNK")
     medicine = world.lead_hospital.departments.get(code="NEI")
     held = services.do_hold_bed(desk, cardiology.pk, chen, expected_on=DAY, up_referral=False)
-    with pytest.raises(DomainError, match="：该居民在心血管内科已有床位预约或在院$"):
+    with pytest.raises(DomainError, match=r"：该居民在心血管内科已有床位预约或在院$"):
         services.do_hold_bed(desk, medicine.pk, chen, expected_on=DAY, up_referral=False)
-    with pytest.raises(DomainError, match="：该居民在本病区已有床位预约或在院$"):
+    with pytest.raises(DomainError, match=r"：该居民在本病区已有床位预约或在院$"):
         services.do_hold_bed(desk, cardiology.pk, chen, expected_on=DAY, up_referral=False)
     assert BedBooking.objects.filter(resident=chen).count() == 1
     services.do_move_bed(desk, held.pk, BedStatus.CANCELLED, reason="改住内科")
     moved = services.do_hold_bed(desk, medicine.pk, chen, expected_on=DAY, up_referral=False)
     assert moved.department_id == medicine.pk
+
+
+def test_a_lapsed_hold_no_longer_takes_a_bed(world: Any, actor_for: Any, frozen: Any) -> None:
+    """A hold whose patient has not come by the day after the expected day (the policy's
+    scheduling.bed_hold_grace_days = 1) frees its bed and no longer blocks the patient; it is
+    admitted later only if a bed of its pool is free."""
+    from yigongti.organizations.models import Department
+
+    frozen(at(3, 1))
+    ward = world.lead_hospital.departments.get(code="XNK")
+    Department.objects.filter(pk=ward.pk).update(beds=4)  # 1 reserved (⌈4/4⌉), 3 public
+    desk = actor_for("cardiologist")
+    chen, zhang = world.residents["town_resident"], world.residents["elderly_patient"]
+    late = services.do_hold_bed(desk, ward.pk, chen, expected_on=at(3, 2).date(), up_referral=True)
+    assert late.pool == Pool.RESERVED
+    frozen(at(3, 3))  # the day after the expected day: still held
+    assert services.bed_usage(Department.objects.get(pk=ward.pk)) == {"reserved": 1, "public": 0}
+    frozen(at(3, 4))  # lapsed
+    ward = Department.objects.get(pk=ward.pk)
+    assert services.bed_usage(ward) == {"reserved": 0, "public": 0}
+    other = services.do_hold_bed(
+        actor_for("family_doctor"), ward.pk, zhang, expected_on=at(3, 4).date(), up_referral=True
+    )
+    assert other.pool == Pool.RESERVED  # the lapsed hold's reserved bed
+    with pytest.raises(DomainError, match="该预留已逾期未入院，基层预留床位已满，不能入院"):
+        services.do_move_bed(desk, late.pk, BedStatus.ADMITTED)
+    # not held again on this ward while the lapsed hold stands; another ward takes them
+    with pytest.raises(DomainError, match="该居民在本病区有逾期未入院的床位预留"):
+        services.do_hold_bed(desk, ward.pk, chen, expected_on=at(3, 5).date(), up_referral=False)
+    medicine = world.lead_hospital.departments.get(code="NEI")
+    again = services.do_hold_bed(
+        desk, medicine.pk, chen, expected_on=at(3, 5).date(), up_referral=False
+    )
+    assert (again.pool, BedBooking.objects.get(pk=late.pk).status) == (Pool.PUBLIC, BedStatus.HELD)
 
 
 def test_children_only_in_paediatrics_and_women_only_in_obstetrics(

@@ -438,3 +438,32 @@ def test_navigation_entries_by_role(world: Any) -> None:
     assert nav("cardiologist") == ["号源预约", "我的预约", "门诊预约工作单", "床位看板"]
     assert nav("centre_staff") == ["排班管理"]
     assert nav("auditor") == []
+
+
+def test_bed_board_flags_a_lapsed_hold(world: Any, actor_for: Any, frozen: Any) -> None:
+    """Past its grace day a hold shows 逾期未入院 and no longer counts as a used bed."""
+    from yigongti.scheduling.services import do_hold_bed
+
+    frozen(at(3, 1))
+    xnk = world.lead_hospital.departments.get(code="XNK")
+    do_hold_bed(
+        actor_for("cardiologist"),
+        xnk.pk,
+        world.residents["town_resident"],
+        expected_on=dt.date(2026, 3, 2),
+        up_referral=False,
+    )
+    client = client_for(world, "cardiologist")
+
+    def board() -> tuple[Any, str]:
+        page = client.get(reverse("scheduling:beds"))
+        ward = {w.department.code: w for w in page.context["wards"]}["XNK"]
+        return ward, html(page).split('data-ward="XNK"')[1].split("</table>")[0]
+
+    frozen(at(3, 3))
+    ward, text = board()
+    assert ward.used == {"reserved": 0, "public": 1} and "逾期未入院" not in text
+    frozen(at(3, 4))
+    ward, text = board()
+    assert ward.used == {"reserved": 0, "public": 0}
+    assert [h["lapsed"] for h in ward.holds] == [True] and "逾期未入院</span>" in text

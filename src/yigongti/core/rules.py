@@ -232,6 +232,15 @@ DEFAULT_PARAMETERS: tuple[ParameterVersion, ...] = (
         "children aged 0–14; no seed sets it; platform default [I])",
     ),
     ParameterVersion(
+        "scheduling.bed_hold_grace_days",
+        "",
+        dt.date(2020, 1, 1),
+        None,
+        1,
+        "预留床位保留至预计入院日后 1 天，逾期未入院不再占用床位 (common hospital practice; "
+        "no seed sets it; platform default [I])",
+    ),
+    ParameterVersion(
         "scheduling.public_release_days",
         "",
         dt.date(2020, 1, 1),

@@ -24,7 +24,7 @@ from yigongti.residents.models import Resident
 from yigongti.scheduling import rules
 from yigongti.scheduling.choices import BookingStatus, Channel, Pool, ScheduleStatus
 from yigongti.scheduling.models import BedBooking, Booking, Schedule
-from yigongti.scheduling.services import PoolPolicy, bed_usage, times_of
+from yigongti.scheduling.services import PoolPolicy, bed_grace_days, bed_usage, times_of
 from yigongti.staff.models import Practitioner
 
 SIDE_HOSPITAL = "hospital"  # the receiving hospital's worklist
@@ -351,8 +351,11 @@ class WardRow:
     holds: list[dict[str, Any]]
 
 
-def bed_row(bed: BedBooking) -> dict[str, Any]:
+def bed_row(bed: BedBooking, lapsed: bool = False) -> dict[str, Any]:
+    """A hold or admission on the board; ``lapsed``: a hold past its grace (rules.hold_lapsed),
+    no longer taking a bed."""
     return {
+        "lapsed": lapsed,
         "id": bed.pk,
         "resident": kernel.mask_name(bed.resident.name),
         "mpi_id": bed.resident.mpi_id,
@@ -379,12 +382,14 @@ def bed_board(institution: Institution, today: dt.date | None = None) -> list[Wa
         .select_related("resident", "from_institution")
         .order_by("status", "expected_on", "pk")
     )
+    grace = bed_grace_days(today)
     for bed in active:
-        holds[bed.department_id].append(bed_row(bed))
+        lapsed = rules.hold_lapsed(bed.status, bed.expected_on, today, grace)
+        holds[bed.department_id].append(bed_row(bed, lapsed))
     rows = []
     for ward in wards:
         capacity = rules.bed_capacity(ward.beds, share)
-        used = bed_usage(ward)
+        used = bed_usage(ward, today)
         free = {pool: max(0, capacity[pool] - used.get(pool, 0)) for pool in capacity}
         rows.append(WardRow(ward, ward.beds, capacity, used, free, holds[ward.pk]))
     return rows

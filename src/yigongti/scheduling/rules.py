@@ -21,6 +21,7 @@ from yigongti.scheduling.choices import BedStatus, BookingStatus, Channel, Pool
 SLOT_SHARE_KEY = "scheduling.reserved_slot_share"
 BED_SHARE_KEY = "scheduling.reserved_bed_share"
 CHILD_AGE_KEY = "scheduling.child_max_age"
+BED_GRACE_KEY = "scheduling.bed_hold_grace_days"
 PUBLIC_DAYS_KEY = "scheduling.public_release_days"
 LEAD_DAYS_KEY = "scheduling.reserved_lead_days"
 CUTOFF_HOURS_KEY = "scheduling.reserved_cutoff_hours"
@@ -246,6 +247,15 @@ def booking_move_refusal(
 # Beds ---------------------------------------------------------------------------------------
 
 ACTIVE_BED = (BedStatus.HELD, BedStatus.ADMITTED)
+
+
+def hold_lapsed(status: str, expected_on: dt.date | None, today: dt.date, grace_days: int) -> bool:
+    """A hold whose patient has not come ``grace_days`` after the expected admission day
+    (policy parameter ``scheduling.bed_hold_grace_days``): it no longer takes a bed, and the
+    board flags it for the ward to cancel or admit. An admission never lapses."""
+    if status != BedStatus.HELD or expected_on is None:
+        return False
+    return today > expected_on + dt.timedelta(days=grace_days)
 
 
 def bed_capacity(total: int, share: Fraction) -> dict[str, int]:

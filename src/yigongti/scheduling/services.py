@@ -436,12 +436,20 @@ def do_mark_no_show(actor: Actor, booking_id: int) -> Booking:
 # Beds -----------------------------------------------------------------------------------------
 
 
-def bed_usage(department: Department) -> dict[str, int]:
+def bed_grace_days(on: dt.date) -> int:
+    return int(get_parameter(rules.BED_GRACE_KEY, on))
+
+
+def bed_usage(department: Department, today: dt.date | None = None) -> dict[str, int]:
+    """Beds taken per pool: the admitted and the holds not lapsed (``rules.hold_lapsed``)."""
+    today = today or clock.today()
+    grace = bed_grace_days(today)
     used = {Pool.RESERVED.value: 0, Pool.PUBLIC.value: 0}
-    for pool in BedBooking.objects.filter(
+    for pool, status, expected_on in BedBooking.objects.filter(
         department=department, status__in=rules.ACTIVE_BED
-    ).values_list("pool", flat=True):
-        used[pool] += 1
+    ).values_list("pool", "status", "expected_on"):
+        if not rules.hold_lapsed(status, expected_on, today, grace):
+            used[pool] += 1
     return used
 
 
@@ -470,21 +478,31 @@ def do_hold_bed(
         if expected_on < clock.today():
             raise DomainError("预计入院日期不能早于今天", field="expected_on")
         check_patient(department, resident, expected_on)
-        held = (
+        today, grace = clock.today(), bed_grace_days(clock.today())
+        active = list(
             BedBooking.objects.filter(
                 department__institution=department.institution,
                 resident=resident,
                 status__in=rules.ACTIVE_BED,
-            )
-            .select_related("department")
-            .first()
+            ).select_related("department")
+        )
+        if any(b.department_id == department.pk for b in active):
+            # the ward's own lapsed hold stays until the ward cancels or admits it
+            if all(rules.hold_lapsed(b.status, b.expected_on, today, grace) for b in active):
+                raise DomainError(
+                    "该居民在本病区有逾期未入院的床位预留，请先在床位看板取消或办理入院",
+                    field="resident",
+                )
+        held = next(
+            (b for b in active if not rules.hold_lapsed(b.status, b.expected_on, today, grace)),
+            None,
         )
         if held is not None:  # one bed a patient in a hospital, whichever ward
             where = "本病区" if held.department_id == department.pk else held.department.name
             raise DomainError(f"该居民在{where}已有床位预约或在院", field="resident")
         policy = PoolPolicy.on(expected_on)
         capacity = rules.bed_capacity(department.beds, policy.bed_share)
-        pool = rules.choose_bed_pool(up_referral, capacity, bed_usage(department))
+        pool = rules.choose_bed_pool(up_referral, capacity, bed_usage(department, today))
         if pool is None:
             raise DomainError(
                 "该病区" + ("上转预留床位与公众床位" if up_referral else "公众床位") + "已满",
@@ -534,6 +552,16 @@ def do_move_bed(actor: Actor, bed_id: int, wanted: str, *, reason: str = "") -> 
         )
     if wanted == BedStatus.CANCELLED and not reason.strip():
         raise DomainError("取消床位预约须填写原因", field="reason")
+    today = clock.today()
+    if wanted == BedStatus.ADMITTED and rules.hold_lapsed(
+        bed.status, bed.expected_on, today, bed_grace_days(today)
+    ):
+        # a lapsed hold took no bed: admitting it needs a free one in its pool now
+        capacity = rules.bed_capacity(bed.department.beds, PoolPolicy.on(today).bed_share)
+        if bed_usage(bed.department, today)[bed.pool] >= capacity[bed.pool]:
+            raise DomainError(
+                f"该预留已逾期未入院，{bed.get_pool_display()}床位已满，不能入院", field="status"
+            )
     now = clock.now()
     stamp: dict[str, Any] = {"status": wanted, "reason": reason[:200]}
     stamp["admitted_at" if wanted == BedStatus.ADMITTED else "closed_at"] = now
