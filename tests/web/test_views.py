@@ -629,3 +629,11 @@ def test_audit_log_refused_for_county_admin_writes_nothing(world) -> None:  # ty
     assert response.status_code == 403
     assert "只有审计员可以查看审计日志" in html(response)
     assert AuditEvent.objects.count() == before
+
+
+def test_favicon(client: Client) -> None:
+    """Every page names the icon; /favicon.ico (asked for by printouts) redirects to it."""
+    response = client.get("/favicon.ico")
+    assert response.status_code == 301 and response.url.endswith("web/favicon.svg")
+    login = client.get("/login/").content.decode()
+    assert 'rel="icon" href="/static/web/favicon.svg"' in login

@@ -6,6 +6,8 @@ app_name = "web"
 
 urlpatterns = [
     path("", views.home, name="home"),
+    # browsers ask for /favicon.ico on pages that name no icon (printouts): the platform's one
+    path("favicon.ico", views.favicon, name="favicon"),
     path("login/", views.login_view, name="login"),
     path("logout/", views.WebLogoutView.as_view(), name="logout"),
     path("password/", views.WebPasswordChangeView.as_view(), name="password_change"),

@@ -19,6 +19,7 @@ from django.core.paginator import Page, Paginator
 from django.db.models import Count, QuerySet, Sum
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.templatetags.static import static
 from django.urls import reverse, reverse_lazy
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
@@ -565,3 +566,9 @@ def audit_log(request: HttpRequest) -> HttpResponse:
     for event in page or []:
         event.role_label = role_labels.get(event.actor_role, event.actor_role)
     return render(request, "web/audit_log.html", {"form": form, "page": page, "verdict": verdict})
+
+
+def favicon(request: HttpRequest) -> HttpResponse:
+    """/favicon.ico, which browsers ask for on pages naming no icon (printouts): the platform's
+    icon (resolved per request, so the static manifest need not exist at import)."""
+    return redirect(static("web/favicon.svg"), permanent=True)
