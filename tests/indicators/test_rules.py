@@ -278,3 +278,9 @@ def test_the_two_indicators_stored_in_seconds_say_so() -> None:
     assert reports.amount_format(Decimal("2.50"), "床日", 86400) == '#,##0.00" 床日"'
     assert reports.amount_format(Decimal("475"), "件", 3600) == '#,##0" 件"'
     assert reports.format_amount(Decimal(3), "", 1) == "3"
+
+
+def test_months_of_a_period() -> None:
+    assert rules.months_of(rules.parse_period("2025-Q3")) == ["2025-07", "2025-08", "2025-09"]
+    assert rules.months_of(rules.parse_period("2025-02")) == ["2025-02"]
+    assert len(rules.months_of(rules.parse_period("2025"))) == 12

@@ -42,6 +42,10 @@ def test_dashboard_shows_values_targets_status_and_stamp(
     row13 = page.split('data-code="nhc-13"')[1].split("</tr>")[0]
     assert "—" in row13 and "待接入数据" in row13
     assert '"months": ["2025-01"' in page and '"target": 65.0' in page
+    assert '"selected": []' in page  # a year marks no months on its own line
+    quarter = client_for(world, "county_admin").get("/indicators/?period=2025-Q3")
+    assert quarter.context["trend"]["selected"] == ["2025-07", "2025-08", "2025-09"]
+    assert "该年度暂无数据" in quarter.content.decode()  # the chart's message when all are null
     ranking = page.split('id="ranking"')[1].split("</table>")[0]
     assert "河口乡" in ranking  # townships first
     assert "echarts.min.js" in page

@@ -49,6 +49,16 @@ def parse_period(text: str) -> Period:
     raise ValueError(f"统计期“{text}”无效，应为 2025、2025-Q3 或 2025-07")
 
 
+def months_of(period: Period) -> list[str]:
+    """The ``YYYY-MM`` months a period spans (the trend chart marks a quarter's or a month's
+    on the year's line)."""
+    out, day = [], period.start.replace(day=1)
+    while day <= period.end:
+        out.append(f"{day:%Y-%m}")
+        day = (day + dt.timedelta(days=32)).replace(day=1)
+    return out
+
+
 def parts_of_year(period: Period) -> list[Period]:
     """The quarters and months of a year period (for trends)."""
     if len(period.code) != 4:

@@ -106,6 +106,10 @@ def dashboard(request: HttpRequest) -> HttpResponse:
                 "target": float(chosen.target) if chosen and chosen.target else None,
                 "unit": chosen.unit if chosen else "",
                 "name": chosen.name if chosen else "",
+                # a quarter or a month is marked on the year's line; a year marks nothing
+                "selected": rules.months_of(rules.parse_period(period))
+                if period and len(period) > 4
+                else [],
             },
             "stamp": queries.snapshot_stamp(),
             "categories": categories,
