@@ -61,7 +61,8 @@ def listed(page: str) -> list[tuple[str, str, str, str]]:
         kind = row.split('"')[1]
         rid = row.split('data-id="')[1].split('"')[0]
         cells = [
-            c.split("</td>")[0].split(">")[-1] for c in row.split('<td class="text-end mono">')
+            c.split("</td>")[0].split(">")[-1]
+            for c in row.split('<td class="text-end mono text-nowrap">')
         ]
         out.append((kind, rid, cells[-2], cells[-1]))
     return out
