@@ -369,3 +369,15 @@ def test_only_holds_lapse(days_late: int, grace: int, status: str) -> None:
     later = day + dt.timedelta(days=days_late)
     assert rules.hold_lapsed(status, day, later, grace) is False
     assert rules.hold_lapsed("held", day, later, grace) is (days_late > grace)
+
+
+def test_beds_used_leaves_out_lapsed_holds() -> None:
+    day = dt.date(2026, 3, 9)
+    beds = [
+        ("reserved", "held", day),  # lapsed on 3-11 with a day's grace
+        ("reserved", "admitted", day),
+        ("public", "held", dt.date(2026, 3, 10)),
+    ]
+    assert rules.beds_used(beds, dt.date(2026, 3, 10), 1) == {"reserved": 2, "public": 1}
+    assert rules.beds_used(beds, dt.date(2026, 3, 11), 1) == {"reserved": 1, "public": 1}
+    assert rules.beds_used([], day, 1) == {"reserved": 0, "public": 0}

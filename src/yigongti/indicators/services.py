@@ -613,11 +613,7 @@ def _bucket(op: Any, grain: str) -> Any:
 def _buckets(period: rules.Period, grain: str) -> frozenset[int]:
     if grain == YEARLY:
         return frozenset(range(period.start.year, period.end.year + 1))
-    out, day = set(), period.start.replace(day=1)
-    while day <= period.end:
-        out.add(day.year * 100 + day.month)
-        day = (day + dt.timedelta(days=32)).replace(day=1)
-    return frozenset(out)
+    return frozenset(int(month.replace("-", "")) for month in rules.months_of(period))
 
 
 def _grain(periods: list[rules.Period]) -> str:

@@ -24,7 +24,7 @@ from yigongti.residents.models import Resident
 from yigongti.scheduling import rules
 from yigongti.scheduling.choices import BookingStatus, Channel, Pool, ScheduleStatus
 from yigongti.scheduling.models import BedBooking, Booking, Schedule
-from yigongti.scheduling.services import PoolPolicy, bed_grace_days, bed_usage, times_of
+from yigongti.scheduling.services import PoolPolicy, bed_grace_days, times_of
 from yigongti.staff.models import Practitioner
 
 SIDE_HOSPITAL = "hospital"  # the receiving hospital's worklist
@@ -372,7 +372,7 @@ def bed_row(bed: BedBooking, lapsed: bool = False) -> dict[str, Any]:
 
 def bed_board(institution: Institution, today: dt.date | None = None) -> list[WardRow]:
     """Every ward (department with beds) of the institution: the reserved share in force
-    today (rules.bed_capacity), the beds held or occupied per pool (services.bed_usage)."""
+    today (rules.bed_capacity), the beds held or occupied per pool (rules.beds_used, as services.bed_usage)."""
     today = today or clock.today()
     share = PoolPolicy.on(today).bed_share
     wards = list(institution.departments.filter(beds__gt=0).order_by("code"))
@@ -383,13 +383,15 @@ def bed_board(institution: Institution, today: dt.date | None = None) -> list[Wa
         .order_by("status", "expected_on", "pk")
     )
     grace = bed_grace_days(today)
+    booked: dict[int, list[tuple[str, str, dt.date | None]]] = {w.pk: [] for w in wards}
     for bed in active:
         lapsed = rules.hold_lapsed(bed.status, bed.expected_on, today, grace)
         holds[bed.department_id].append(bed_row(bed, lapsed))
+        booked[bed.department_id].append((bed.pool, bed.status, bed.expected_on))
     rows = []
     for ward in wards:
         capacity = rules.bed_capacity(ward.beds, share)
-        used = bed_usage(ward, today)
+        used = rules.beds_used(booked[ward.pk], today, grace)  # as services.bed_usage
         free = {pool: max(0, capacity[pool] - used.get(pool, 0)) for pool in capacity}
         rows.append(WardRow(ward, ward.beds, capacity, used, free, holds[ward.pk]))
     return rows

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
 from fractions import Fraction
 
@@ -256,6 +257,18 @@ def hold_lapsed(status: str, expected_on: dt.date | None, today: dt.date, grace_
     if status != BedStatus.HELD or expected_on is None:
         return False
     return today > expected_on + dt.timedelta(days=grace_days)
+
+
+def beds_used(
+    beds: Iterable[tuple[str, str, dt.date | None]], today: dt.date, grace_days: int
+) -> dict[str, int]:
+    """Beds taken per pool from a ward's live bookings (pool, status, expected day): the
+    admitted and the holds not lapsed (``hold_lapsed``)."""
+    used = {Pool.RESERVED.value: 0, Pool.PUBLIC.value: 0}
+    for pool, status, expected_on in beds:
+        if not hold_lapsed(status, expected_on, today, grace_days):
+            used[pool] += 1
+    return used
 
 
 def bed_capacity(total: int, share: Fraction) -> dict[str, int]:

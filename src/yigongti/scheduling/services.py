@@ -35,7 +35,6 @@ from yigongti.scheduling.choices import (
     BedStatus,
     BookingStatus,
     Channel,
-    Pool,
     ScheduleStatus,
     Session,
 )
@@ -443,14 +442,10 @@ def bed_grace_days(on: dt.date) -> int:
 def bed_usage(department: Department, today: dt.date | None = None) -> dict[str, int]:
     """Beds taken per pool: the admitted and the holds not lapsed (``rules.hold_lapsed``)."""
     today = today or clock.today()
-    grace = bed_grace_days(today)
-    used = {Pool.RESERVED.value: 0, Pool.PUBLIC.value: 0}
-    for pool, status, expected_on in BedBooking.objects.filter(
-        department=department, status__in=rules.ACTIVE_BED
-    ).values_list("pool", "status", "expected_on"):
-        if not rules.hold_lapsed(status, expected_on, today, grace):
-            used[pool] += 1
-    return used
+    beds = BedBooking.objects.filter(department=department, status__in=rules.ACTIVE_BED)
+    return rules.beds_used(
+        beds.values_list("pool", "status", "expected_on"), today, bed_grace_days(today)
+    )
 
 
 def do_hold_bed(
@@ -475,10 +470,11 @@ def do_hold_bed(
         if department.beds <= 0:
             raise DomainError("该科室没有开放床位", field="department")
         basis = _booking_basis(actor, resident, department.institution)
-        if expected_on < clock.today():
+        today = clock.today()
+        if expected_on < today:
             raise DomainError("预计入院日期不能早于今天", field="expected_on")
         check_patient(department, resident, expected_on)
-        today, grace = clock.today(), bed_grace_days(clock.today())
+        grace = bed_grace_days(today)
         active = list(
             BedBooking.objects.filter(
                 department__institution=department.institution,
@@ -486,20 +482,17 @@ def do_hold_bed(
                 status__in=rules.ACTIVE_BED,
             ).select_related("department")
         )
-        if any(b.department_id == department.pk for b in active):
-            # the ward's own lapsed hold stays until the ward cancels or admits it
-            if all(rules.hold_lapsed(b.status, b.expected_on, today, grace) for b in active):
-                raise DomainError(
-                    "该居民在本病区有逾期未入院的床位预留，请先在床位看板取消或办理入院",
-                    field="resident",
-                )
-        held = next(
-            (b for b in active if not rules.hold_lapsed(b.status, b.expected_on, today, grace)),
-            None,
-        )
+        lapsed = [b for b in active if rules.hold_lapsed(b.status, b.expected_on, today, grace)]
+        held = next((b for b in active if b not in lapsed), None)
         if held is not None:  # one bed a patient in a hospital, whichever ward
             where = "本病区" if held.department_id == department.pk else held.department.name
             raise DomainError(f"该居民在{where}已有床位预约或在院", field="resident")
+        if any(b.department_id == department.pk for b in lapsed):
+            # the ward's own lapsed hold stays until the ward cancels or admits it
+            raise DomainError(
+                "该居民在本病区有逾期未入院的床位预留，请先在床位看板取消或办理入院",
+                field="resident",
+            )
         policy = PoolPolicy.on(expected_on)
         capacity = rules.bed_capacity(department.beds, policy.bed_share)
         pool = rules.choose_bed_pool(up_referral, capacity, bed_usage(department, today))
