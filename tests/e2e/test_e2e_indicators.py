@@ -74,8 +74,12 @@ def test_dashboard_targets_trend_and_ranking(live_server, page, tmp_path, settin
     assert "无数据" in page.locator("tr[data-code='nhc-11']").inner_text()
     page.wait_for_selector("#trend-chart canvas")
     shot(page, "30-indicator-dashboard")
+    # nhc-07, shown first, is a county figure (every member of a township is 基层)
+    assert page.locator("#county-only").inner_text() == "该指标只统计到县级，没有乡镇、机构排名。"
+    page.click("tr[data-code='op-03'] td a")  # 次均门急诊费用: by township and institution
+    page.wait_for_selector("#ranking")
     ranking = page.locator("#ranking tbody").inner_text()
-    assert "河口乡" in ranking and "100.00" in ranking
+    assert "河口乡" in ranking and "50.00 元" in ranking
     page.select_option("#id_level", "institution")
     page.wait_for_selector("#ranking")
     assert "青禾县人民医院" in page.locator("#ranking tbody").inner_text()
@@ -132,17 +136,25 @@ def test_drill_down_county_township_institution_records(  # type: ignore[no-unty
     base = live_server.url
     log_in(page, base, "admin", DEMO_PASSWORD)
     page.goto(f"{base}/indicators/?period=2025")
-    page.click("tr[data-code='nhc-07'] a.drill")  # the county value
-    page.wait_for_selector("#drill-children")
-    assert "县：青禾县" in page.locator(".breadcrumb").inner_text()
-    # 基层 visits 3 of 6 in the county
+    page.click("tr[data-code='nhc-07'] a.drill")  # the county value of a county-only share
+    page.wait_for_url("**/nhc-07/2025/county/**")
+    # 基层 visits 3 of 6 in the county; its records are one step away, no townships
     assert "50.00%" in page.locator("#org-value").inner_text()
     assert "3 / 6" in page.locator("#org-value").inner_text()
+    assert page.locator("#drill-children").count() == 0
+    assert "该指标只统计到县级" in page.content()
+    page.goto(f"{base}/indicators/?period=2025")
+    page.click("tr[data-code='op-03'] a.drill")  # 次均门急诊费用, county → township → …
+    page.wait_for_selector("#drill-children")
+    assert "县：青禾县" in page.locator(".breadcrumb").inner_text()
+    # six visits of ¥50.00
+    assert "50.00 元" in page.locator("#org-value").inner_text()
+    assert "300.00 / 6" in page.locator("#org-value").inner_text()
     shot(page, "32-indicator-drilldown-county")
     page.click("#drill-children >> text=河口乡")  # township
     page.wait_for_url("**/township/**")
     assert "乡镇：河口乡" in page.locator(".breadcrumb").inner_text()
-    assert "100.00%" in page.locator("#org-value").inner_text()
+    assert "150.00 / 3" in page.locator("#org-value").inner_text()
     page.click("#drill-children >> text=桃源村卫生室")  # institution → its records
     page.wait_for_selector("#records")
     crumbs = page.locator(".breadcrumb").inner_text()

@@ -91,13 +91,13 @@ def contributions(page: drilldown.RecordsPage) -> list[tuple[str, int, Decimal, 
 
 
 def test_records_of_an_institution_township_and_county(computed: Path) -> None:
-    # nhc-07 at 桃源村卫生室 (QH2003): E1 (2025); E5 is 2024
-    page = read("nhc-07", "institution", "QH2003")
-    assert contributions(page) == [("encounter", e("E1"), D(1), D(1))]
-    # 河口乡: E1 at its village clinic, E2 at its health centre, both 基层
-    page = read("nhc-07", "township", hekou_code())
+    # nhc-12 at 桃源村卫生室 (QH2003): E1 (2025, not 中医类); E5 is 2024
+    page = read("nhc-12", "institution", "QH2003")
+    assert contributions(page) == [("encounter", e("E1"), D(0), D(1))]
+    # 河口乡: E1 at its village clinic, E2 (中医类) at its health centre
+    page = read("nhc-12", "township", hekou_code())
     assert contributions(page) == sorted(
-        [("encounter", e("E1"), D(1), D(1)), ("encounter", e("E2"), D(1), D(1))]
+        [("encounter", e("E1"), D(0), D(1)), ("encounter", e("E2"), D(1), D(1))]
     )
     # the county: E1–E4; the county hospitals' visits count in the denominator only
     page = read("nhc-07", "county", county_code())
@@ -152,7 +152,7 @@ def test_pages_of_records_and_a_page_past_the_end(computed: Path) -> None:
 
 def test_no_records_and_category_filter(computed: Path) -> None:
     # 县妇幼保健院 has no encounters: no rows, one (empty) page
-    page = read("nhc-07", "institution", "QH0003")
+    page = read("nhc-12", "institution", "QH0003")
     assert (page.rows, page.total, page.pages, page.denominator) == ([], 0, 1, D(0))
     # a category that no row has filters everything out
     assert read("nhc-07", "county", county_code(), category="Ⅸ").total == 0
@@ -161,6 +161,12 @@ def test_no_records_and_category_filter(computed: Path) -> None:
 def test_refused_levels_the_indicator_does_not_roll_up_to(computed: Path) -> None:
     with pytest.raises(Exception, match="不统计到该层级"):
         read("nhc-08", "institution", "QH0001")
+    # the 基层 shares are county figures (a township's members are all 基层)
+    for code in ("nhc-07", "nhc-09"):
+        with pytest.raises(Exception, match="不统计到该层级"):
+            read(code, "township", hekou_code())
+        with pytest.raises(Exception, match="不统计到该层级"):
+            read(code, "institution", "QH1002")
 
 
 # --- the database side: masked rows ---------------------------------------------------------
@@ -227,20 +233,28 @@ def test_drilldown_county_township_institution_records(world: Any, computed: Pat
             assert 'class="drill"' in row
         if indicator.measure is None:  # pending, evidence, a growth rate: no records behind
             assert 'class="drill"' not in row
+    # nhc-07 is a county figure: its county page lists the records, no townships
     page = client.get(county_url).content.decode()
+    assert 'id="drill-children"' not in page and "只统计到县级" in page
+    assert client.get(url("nhc-07", "township", hekou_code())).status_code == 404
+    tcm_url = url("nhc-12", "county", county_code())
+    dashboard = client.get("/indicators/?period=2025&indicator=nhc-12").content.decode()
+    assert f'id="drill-county" href="{tcm_url}"' in dashboard
+    assert "逐级下钻：县 › 乡镇 › 机构 › 明细" in dashboard
+    page = client.get(tcm_url).content.decode()
     children = page.split('id="drill-children"')[1].split("</table>")[0]
-    # 河口乡 (2 / 2) and the two county hospitals that serve the whole county
+    # 河口乡 (1 / 2) and the two county hospitals that serve the whole county
     assert children.count("<tr data-org=") == 3
-    assert f'href="{url("nhc-07", "township", hekou_code())}"' in children
-    assert f'href="{url("nhc-07", "institution", "QH0001", records=True)}"' in children
-    assert "100.00%" in children and "2 / 2" in children
-    page = client.get(url("nhc-07", "township", hekou_code())).content.decode()
+    assert f'href="{url("nhc-12", "township", hekou_code())}"' in children
+    assert f'href="{url("nhc-12", "institution", "QH0001", records=True)}"' in children
+    assert "50.00%" in children and "1 / 2" in children
+    page = client.get(url("nhc-12", "township", hekou_code())).content.decode()
     children = page.split('id="drill-children"')[1].split("</table>")[0]
     assert children.count("<tr data-org=") == 2
     assert (
         "河口乡卫生院" in children and "桃源村卫生室" in children and "县人民医院" not in children
     )
-    records = client.get(url("nhc-07", "institution", "QH1002", records=True))
+    records = client.get(url("nhc-12", "institution", "QH1002", records=True))
     body = records.content.decode()
     assert records.status_code == 200
     assert listed(body) == [("encounter", str(e("E2")), "1", "1")]
@@ -287,7 +301,7 @@ def test_records_page_masks_names_and_identity_numbers(world: Any, computed: Pat
 
 def test_records_view_is_audited_with_the_ids_shown(world: Any, computed: Path) -> None:
     before = AuditEvent.objects.count()
-    client_for(world, "county_admin").get(url("nhc-07", "township", hekou_code(), records=True))
+    client_for(world, "county_admin").get(url("nhc-12", "township", hekou_code(), records=True))
     assert AuditEvent.objects.count() == before + 1
     event = AuditEvent.objects.latest("seq")
     assert (event.action, event.resource_type, event.actor_username) == (
@@ -295,10 +309,10 @@ def test_records_view_is_audited_with_the_ids_shown(world: Any, computed: Path) 
         "indicator_records",
         "admin",
     )
-    assert event.resource_id == f"nhc-07/2025/township/{hekou_code()}"
+    assert event.resource_id == f"nhc-12/2025/township/{hekou_code()}"
     assert event.detail["records"] == {"encounter": sorted([e("E1"), e("E2")])}
     assert (event.detail["indicator"], event.detail["period"], event.detail["org_code"]) == (
-        "nhc-07",
+        "nhc-12",
         "2025",
         hekou_code(),
     )
@@ -307,41 +321,41 @@ def test_records_view_is_audited_with_the_ids_shown(world: Any, computed: Path) 
 
 def test_institution_admin_sees_only_their_own_institutions(world: Any, computed: Path) -> None:
     client = client_for(world, "institution_admin")  # 河口乡卫生院, subtree scope
-    body = client.get(url("nhc-07", "institution", "QH1002", records=True)).content.decode()
+    body = client.get(url("nhc-12", "institution", "QH1002", records=True)).content.decode()
     assert listed(body) == [("encounter", str(e("E2")), "1", "1")]
     before = AuditEvent.objects.count()
-    refused = client.get(url("nhc-07", "institution", "QH0001", records=True))
+    refused = client.get(url("nhc-12", "institution", "QH0001", records=True))
     assert refused.status_code == 403
     assert "该机构不在您的数据范围内" in refused.content.decode()
     assert 'id="records"' not in refused.content.decode()
     denied = AuditEvent.objects.latest("seq")
     assert AuditEvent.objects.count() == before + 1
-    assert (denied.action, denied.resource_id) == ("denied", "nhc-07/2025/institution/QH0001")
+    assert (denied.action, denied.resource_id) == ("denied", "nhc-12/2025/institution/QH0001")
     assert "records" not in denied.detail
     for level, org in (("county", county_code()), ("township", hekou_code())):
         for records in (False, True):
-            response = client.get(url("nhc-07", level, org, records=records))
+            response = client.get(url("nhc-12", level, org, records=records))
             assert response.status_code == 403
             assert "机构管理员只能查看本机构的指标明细" in response.content.decode()
     # the dashboard links only their own institutions
-    dashboard = client.get("/indicators/?period=2025&indicator=nhc-07&level=institution")
+    dashboard = client.get("/indicators/?period=2025&indicator=nhc-12&level=institution")
     ranking = dashboard.content.decode().split('id="ranking"')[1].split("</table>")[0]
-    assert url("nhc-07", "institution", "QH1002", records=True) in ranking
-    assert url("nhc-07", "institution", "QH2003", records=True) in ranking
+    assert url("nhc-12", "institution", "QH1002", records=True) in ranking
+    assert url("nhc-12", "institution", "QH2003", records=True) in ranking
     assert "QH0001" not in ranking
     assert 'id="drill-county"' not in dashboard.content.decode()
 
 
 def test_other_roles_and_unknown_targets(world: Any, computed: Path) -> None:
     doctor = client_for(world, "family_doctor")
-    response = doctor.get(url("nhc-07", "institution", "QH2003", records=True))
+    response = doctor.get(url("nhc-12", "institution", "QH2003", records=True))
     assert response.status_code == 403
     assert "指标下钻和明细供县级管理员" in response.content.decode()
     admin = client_for(world, "county_admin")
     assert admin.get(url("nhc-99", "county", county_code())).status_code == 404
     assert admin.get(url("nhc-13", "county", county_code())).status_code == 404  # pending
-    assert admin.get(url("nhc-07", "county", county_code(), period="2025-13")).status_code == 404
-    assert admin.get(url("nhc-07", "institution", "NOPE", records=True)).status_code == 404
+    assert admin.get(url("nhc-12", "county", county_code(), period="2025-13")).status_code == 404
+    assert admin.get(url("nhc-12", "institution", "NOPE", records=True)).status_code == 404
 
 
 def test_check_drill_scope(world: Any, actor_for: Any, computed: Path) -> None:

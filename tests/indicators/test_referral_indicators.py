@@ -188,7 +188,8 @@ def test_records_behind_the_referral_indicators(referred: Path, world: Any, sett
 
     # ref-04 has no township level: the dashboard's link and the county page say so
     assert definitions.get("ref-04").drill_path == "县 › 机构 › 明细"
-    assert definitions.get("nhc-07").drill_path == "县 › 乡镇 › 机构 › 明细"
+    assert definitions.get("nhc-12").drill_path == "县 › 乡镇 › 机构 › 明细"
+    assert definitions.get("nhc-07").drill_path == "县 › 明细"
     county_page = client.get(f"/indicators/drill/ref-04/2025/county/{county_code()}/").content
     assert "该指标不统计到乡镇，各机构（含乡镇卫生院）直接列在县下。" in county_page.decode()
     dashboard = client.get("/indicators/?period=2025&indicator=ref-04").content.decode()

@@ -149,18 +149,20 @@ def test_excel_sheets_values_formats_and_caliber(county: Path, settings: Any) ->
     # monthly values: visits only in March
     months = {row[0]: row[2:14] for row in section_rows(sheet, "月度值（全县）")}
     assert months["nhc-07"] == ("—", "—", 0.5, *["—"] * 9)
-    # breakdowns: 河口乡 2 of 2; institutions best first
-    towns = section_rows(sheet, "按乡镇：nhc-07 县域内基层医疗卫生机构诊疗人次数占比")
-    assert [(t[1], t[3], t[4], t[5]) for t in towns] == [("河口乡", 1.0, 2, 2)]
-    insts = section_rows(sheet, "按机构：nhc-07 县域内基层医疗卫生机构诊疗人次数占比")
-    assert [(i[2], i[3]) for i in insts] == [
-        ("QH1002", 1.0),
-        ("QH2003", 1.0),
-        ("QH0001", 0.0),
-        ("QH0002", 0.0),
-    ]
+    # the 基层 shares are county figures: no township or institution tables under them
+    assert not [r for r in sheet.iter_rows(values_only=True) if str(r[0]).startswith("按")]
 
     sheet = book["提效能"]
+    # breakdowns: 河口乡 1 (E2) of 2; institutions best first, ties by code
+    towns = section_rows(sheet, "按乡镇：nhc-12 县域内中医类诊疗量占比")
+    assert [(t[1], t[3], t[4], t[5]) for t in towns] == [("河口乡", 0.5, 1, 2)]
+    insts = section_rows(sheet, "按机构：nhc-12 县域内中医类诊疗量占比")
+    assert [(i[2], i[3]) for i in insts] == [
+        ("QH0002", 1.0),
+        ("QH1002", 1.0),
+        ("QH0001", 0.0),
+        ("QH2003", 0.0),
+    ]
     r = row_of(sheet, "nhc-10")
     assert (sheet.cell(r, 4).value, sheet.cell(r, 4).number_format) == (5000, '"¥"#,##0.00')
     assert sheet.cell(r, 6).value == 2 and sheet.cell(r, 6).number_format == "#,##0"

@@ -70,13 +70,19 @@ def test_county_year_2025(county: Path) -> None:
 def test_township_and_institution_levels(county: Path) -> None:
     do_compute("2025", root=county)
     # The county hospitals serve the county: no township; 河口乡 has its centre and 桃源村.
-    assert results("nhc-07", "2025", "township") == {hekou_code(): (D(2), D(2), D("100.000000"))}
-    assert results("nhc-07", "2025", "institution") == {
+    # 12: 中医类 E2 (QH1002) of E1 (QH2003), E2 in 河口乡; E4 (QH0002) of E3, E4 at the hospitals
+    assert results("nhc-12", "2025", "township") == {hekou_code(): (D(1), D(2), D("50.000000"))}
+    assert results("nhc-12", "2025", "institution") == {
         "QH0001": (D(0), D(1), D("0.000000")),
-        "QH0002": (D(0), D(1), D("0.000000")),
+        "QH0002": (D(1), D(1), D("100.000000")),
         "QH1002": (D(1), D(1), D("100.000000")),
-        "QH2003": (D(1), D(1), D("100.000000")),
+        "QH2003": (D(0), D(1), D("0.000000")),
     }
+    # The 基层 shares are county figures only: every member of a township is 基层, and an
+    # institution is all 基层 or none (100 % / 0 % says nothing)
+    for code in ("nhc-07", "nhc-09"):
+        assert results(code, "2025", "township") == {}
+        assert results(code, "2025", "institution") == {}
     assert results("nhc-10", "2025", "institution") == {
         "QH0001": (D(8000), D(1), D("8000.000000")),
         "QH1002": (D(2000), D(1), D("2000.000000")),
@@ -157,8 +163,17 @@ def test_export_csv_and_xlsx(
     ]
     c = county_code()
     assert ["nhc-08", "2025", c, "7780.00", "22080.00", "35.235507", ""] in rows
-    assert ["nhc-07", "2025", "QH2003", "1.00", "1.00", "100.000000", ""] in rows
-    assert rows[1][:3] == ["nhc-07", "2025", c]  # county first, then townships, institutions
+    assert ["nhc-12", "2025", "QH1002", "1.00", "1.00", "100.000000", ""] in rows
+    assert rows[1][:3] == ["nhc-07", "2025", c]
+    # county first, then townships, institutions
+    assert [r[2] for r in rows if r[0] == "nhc-12"] == [
+        c,
+        hekou_code(),
+        "QH0001",
+        "QH0002",
+        "QH1002",
+        "QH2003",
+    ]
     assert len(rows) - 1 == IndicatorResult.objects.filter(period="2025").count()
     xlsx = tmp_path / "r.xlsx"
     call_command("indicators", "export", "--period", "2025", "--format", "xlsx", "--out", str(xlsx))

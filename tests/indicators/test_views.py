@@ -46,18 +46,21 @@ def test_dashboard_shows_values_targets_status_and_stamp(
     quarter = client_for(world, "county_admin").get("/indicators/?period=2025-Q3")
     assert quarter.context["trend"]["selected"] == ["2025-07", "2025-08", "2025-09"]
     assert "该年度暂无数据" in quarter.content.decode()  # the chart's message when all are null
-    ranking = page.split('id="ranking"')[1].split("</table>")[0]
-    assert "河口乡" in ranking  # townships first
-    assert "echarts.min.js" in page
+    # nhc-07, shown first, is a county figure: every member of a township is 基层
+    assert 'id="ranking"' not in page and "该指标只统计到县级，没有乡镇、机构排名。" in page
+    page = client_for(world, "county_admin").get("/indicators/?period=2025&indicator=nhc-12")
+    ranking = page.content.decode().split('id="ranking"')[1].split("</table>")[0]
+    assert "河口乡" in ranking and page.context["level"] == "township"  # townships first
+    assert "echarts.min.js" in page.content.decode()
 
 
 def test_ranking_by_township_and_lower_is_better(world: Any, county: Path, settings: Any) -> None:
     settings.SNAPSHOT_ROOT = county
     do_compute("2025", root=county)
     client = client_for(world, "county_admin")
-    page = client.get("/indicators/?period=2025&indicator=nhc-07&level=township").content.decode()
+    page = client.get("/indicators/?period=2025&indicator=nhc-12&level=township").content.decode()
     ranking = page.split('id="ranking"')[1].split("</table>")[0]
-    assert "河口乡" in ranking and "100.00" in ranking
+    assert "河口乡" in ranking and "50.00%" in ranking and "1 / 2" in ranking
     page = client.get(
         "/indicators/?period=2025&indicator=nhc-10&level=institution"
     ).content.decode()
@@ -95,7 +98,8 @@ SONGLING = "439902000000"  # a second fictional county of 青禾市, results sto
 @pytest.fixture
 def two_counties(world: Any, county: Path, settings: Any) -> Path:
     """青禾县 computed from the hand-built snapshot, and 松岭县 with stored results only (the
-    dashboard reads stored results): nhc-07 30 / 40 for the year, at 松岭镇, and 80% in March."""
+    dashboard reads stored results): nhc-07 30 / 40 for the year and 80% in March, nhc-12
+    30 / 40 at 松岭镇."""
     settings.SNAPSHOT_ROOT = county
     do_compute("2025", root=county, breakdown=True)
     city = Division.objects.get(code="439900000000")
@@ -103,13 +107,13 @@ def two_counties(world: Any, county: Path, settings: Any) -> Path:
     town = do_create_division("439902101000", "松岭镇", songling, is_fictional=True)
     snapshot = IndicatorResult.objects.values_list("snapshot_id", flat=True).first()
     rows = [
-        ("2025", "county", SONGLING, 30, 40, "75"),
-        ("2025", "township", town.code, 30, 40, "75"),
-        ("2025-03", "county", SONGLING, 8, 10, "80"),
+        ("nhc-07", "2025", "county", SONGLING, 30, 40, "75"),
+        ("nhc-12", "2025", "township", town.code, 30, 40, "75"),
+        ("nhc-07", "2025-03", "county", SONGLING, 8, 10, "80"),
     ]
     IndicatorResult.objects.bulk_create(
         IndicatorResult(
-            indicator_code="nhc-07",
+            indicator_code=code,
             period=period,
             level=level,
             org_code=org,
@@ -120,7 +124,7 @@ def two_counties(world: Any, county: Path, settings: Any) -> Path:
             engine="duckdb",
             computed_at=timezone.now(),
         )
-        for period, level, org, num, den, value in rows
+        for code, period, level, org, num, den, value in rows
     )
     return county
 
@@ -156,10 +160,12 @@ def test_a_region_user_chooses_the_county(world: Any, two_counties: Path) -> Non
     body = page.content.decode()
     row = body.split('data-code="nhc-07"')[1].split("</tr>")[0]
     assert "75.00%" in row and "30 / 40" in row and f"&amp;county={SONGLING}" in row
-    ranking = body.split('id="ranking"')[1].split("</table>")[0]
-    assert "松岭镇" in ranking and "河口乡" not in ranking
     assert '"values": [null, null, 80.0, null' in body  # the trend is 松岭县's
-    assert f'name="county" value="{SONGLING}"' in body  # the ranking form keeps the choice
+    page = client.get(f"/indicators/?period=2025&indicator=nhc-12&county={SONGLING}")
+    ranking = page.content.decode().split('id="ranking"')[1].split("</table>")[0]
+    assert "松岭镇" in ranking and "河口乡" not in ranking
+    # the ranking form keeps the choice
+    assert f'name="county" value="{SONGLING}"' in page.content.decode()
     assert f"format=xlsx&amp;county={SONGLING}" in body
     report = client.get(f"/indicators/report/?year=2025&format=xlsx&county={SONGLING}")
     assert report.status_code == 200
