@@ -97,7 +97,7 @@ def test_format_value(value: str | None, unit: str, text: str) -> None:
 def test_content_disposition_keeps_the_chinese_name() -> None:
     header = reports.content_disposition(XLSX_NAME)
     assert header == (
-        'attachment; filename="-2025-report.xlsx"; '
+        'attachment; filename="qinghexian-2025-report.xlsx"; '
         "filename*=UTF-8''%E9%9D%92%E7%A6%BE%E5%8E%BF-2025-"
         "%E5%8C%BB%E5%85%B1%E4%BD%93%E7%9B%91%E6%B5%8B%E6%8A%A5%E5%91%8A.xlsx"
     )

@@ -25,6 +25,7 @@ from typing import Any
 from urllib.parse import quote
 
 import xlsxwriter
+from pypinyin import Style, lazy_pinyin
 from django.template.loader import render_to_string
 from django.utils import timezone
 
@@ -195,8 +196,10 @@ def file_name(report: Report, fmt: str) -> str:
 
 
 def content_disposition(name: str) -> str:
-    """``attachment`` with an ASCII fallback and the UTF-8 name (RFC 5987 / RFC 6266)."""
-    fallback = re.sub(r"[^A-Za-z0-9.-]+", "", name.replace(TITLE, "report")) or "report"
+    """``attachment`` with an ASCII fallback (the county in pinyin: ``qinghexian-2025-
+    report.xlsx``) and the UTF-8 name (RFC 5987 / RFC 6266)."""
+    spelled = "".join(lazy_pinyin(name.replace(TITLE, "report"), style=Style.NORMAL))
+    fallback = re.sub(r"[^A-Za-z0-9.-]+", "", spelled) or "report"
     return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(name, safe='')}"
 
 
