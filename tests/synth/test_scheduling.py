@@ -52,3 +52,60 @@ def test_two_weeks_of_sessions_bookings_and_beds(world: Any) -> None:
         again = build_schedules(start=start, seed=7)
         assert (again.schedules, again.bookings, again.beds) == (0, 0, 0)
         assert Schedule.objects.count() == 128
+
+
+def test_history_weeks_go_as_they_went(world: Any) -> None:
+    """Four weeks before the demo's day: sessions published the day before each week, every
+    booking 已到诊 or 爽约 by its evening, beds held, admitted or cancelled, all released by
+    the last day; every step stamped at its own moment, nothing after the last evening."""
+    from yigongti.core.models import AuditEvent
+    from yigongti.scheduling.choices import BedStatus, BookingStatus
+    from yigongti.synth.scheduling import build_history
+
+    do_load_default_parameters()
+    seen = AuditEvent.objects.order_by("-seq").values_list("seq", flat=True).first() or 0
+    until = dt.date(2025, 12, 30)
+    with clock.frozen(dt.datetime(2025, 12, 31, 8, 0, tzinfo=dt.UTC)):
+        summary = build_history(until=until, seed=7)
+        assert clock.now() == dt.datetime(2025, 12, 31, 8, 0, tzinfo=dt.UTC)  # restored
+    assert summary.days == (dt.date(2025, 12, 3), until)
+    # 4 weeks of 5 weekdays × 6 departments × 2 sessions + 2 weekend mornings × 2
+    assert summary.schedules == Schedule.objects.count() == 4 * (5 * 6 * 2 + 2 * 2)
+    days = Schedule.objects.values_list("day", flat=True)
+    assert (min(days), max(days)) == (dt.date(2025, 12, 3), until)
+    first = Schedule.objects.filter(day=dt.date(2025, 12, 3)).first()
+    assert first is not None
+    assert first.created_at == dt.datetime(2025, 12, 2, 0, 0, tzinfo=dt.UTC)
+    bookings = Booking.objects.all()
+    assert summary.bookings == bookings.count() > 100
+    statuses = dict(
+        (s, bookings.filter(status=s).count())
+        for s in (BookingStatus.ATTENDED, BookingStatus.NO_SHOW, BookingStatus.BOOKED)
+    )
+    assert statuses == {
+        BookingStatus.ATTENDED: summary.attended,
+        BookingStatus.NO_SHOW: summary.no_show,
+        BookingStatus.BOOKED: 0,
+    }
+    assert summary.attended + summary.no_show == summary.bookings
+    assert 0 < summary.no_show < summary.attended
+    for booking in bookings.select_related("schedule"):
+        assert booking.closed_at is not None
+        assert booking.closed_at == dt.datetime.combine(
+            booking.schedule.day, dt.time(10), tzinfo=dt.UTC
+        )
+    beds = BedBooking.objects.all()
+    assert beds.count() == summary.beds == summary.admitted + summary.cancelled > 0
+    assert summary.released == summary.admitted > 0
+    assert not beds.filter(status__in=(BedStatus.HELD, BedStatus.ADMITTED)).exists()
+    assert beds.filter(pool=Pool.RESERVED, up_referral=True).exists()
+    for bed in beds.filter(status=BedStatus.RELEASED):
+        assert bed.admitted_at is not None and bed.closed_at is not None
+        assert bed.admitted_at.date() == bed.expected_on
+        stay = (bed.closed_at.date() - bed.admitted_at.date()).days
+        assert 3 <= stay <= 9 or bed.closed_at.date() == until
+        assert bed.booked_at < bed.admitted_at < bed.closed_at
+    moments = AuditEvent.objects.filter(seq__gt=seen).values_list("occurred_at", flat=True)
+    assert len(moments) > summary.bookings  # each booking, mark, hold and move audited
+    assert max(moments) == dt.datetime.combine(until, dt.time(10), tzinfo=dt.UTC)
+    assert min(moments) == dt.datetime(2025, 12, 2, 0, 0, tzinfo=dt.UTC)

@@ -66,9 +66,12 @@ def generate(
 
             # The evidence register of nhc-01 … nhc-03 (a few tiny documents, assessments).
             build_evidence(world)
-            from yigongti.synth.scheduling import build_schedules
+            from yigongti.synth.scheduling import build_history, build_schedules
 
-            # The lead hospital's sessions for the two weeks after AS_OF, bookings, bed holds.
+            # The lead hospital's last four weeks before AS_OF as they went (sessions, bookings
+            # attended or missed, beds held, admitted and released: ref-05 and ref-06 have
+            # records in the demo's year), then the two weeks after AS_OF, bookings, bed holds.
+            build_history(until=AS_OF - dt.timedelta(days=1), seed=seed)
             build_schedules(start=AS_OF + dt.timedelta(days=1), seed=seed)
             if encounters:
                 from yigongti.synth.referrals import build_referrals

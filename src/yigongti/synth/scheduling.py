@@ -15,8 +15,10 @@ already exists (department, day, session) is not published again and gets no new
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+import heapq
+from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Any
 
 import numpy as np
 from django.db.models import Q
@@ -28,13 +30,15 @@ from yigongti.core.errors import AccessDenied, DomainError
 from yigongti.organizations.choices import TreeLink
 from yigongti.organizations.models import Institution
 from yigongti.residents.models import CareRelationship, Resident
-from yigongti.scheduling.choices import BedStatus, Session
-from yigongti.scheduling.models import BedBooking, Schedule
+from yigongti.scheduling.choices import BedStatus, BookingStatus, Session
+from yigongti.scheduling.models import BedBooking, Booking, Schedule
 from yigongti.scheduling.services import (
     ScheduleInput,
     check_patient,
     do_book_slot,
     do_hold_bed,
+    do_mark_attended,
+    do_mark_no_show,
     do_move_bed,
     do_publish_schedule,
 )
@@ -110,9 +114,12 @@ def _doctors(lead: Institution) -> dict[str, list[Practitioner]]:
     return by_code
 
 
-def build_schedules(*, start: dt.date, seed: int, days: int = DAYS) -> ScheduleSummary:
-    """Publish ``days`` days of the lead hospital's sessions from ``start`` and book into them
-    (the caller fixes the clock and owns the transaction)."""
+def build_schedules(
+    *, start: dt.date, seed: int, days: int = DAYS, beds: bool = True
+) -> ScheduleSummary:
+    """Publish ``days`` days of the lead hospital's sessions from ``start`` and book into them,
+    and (``beds``) hold a few ward beds (the caller fixes the clock and owns the
+    transaction)."""
     summary = ScheduleSummary()
     lead = _lead_hospital()
     publisher = _actor(PUBLISHER)
@@ -160,7 +167,8 @@ def build_schedules(*, start: dt.date, seed: int, days: int = DAYS) -> ScheduleS
     summary.schedules = len(published)
     if published:
         _book(published, rng, summary)
-        _hold_beds(lead, published[0].day, rng, summary)
+        if beds:
+            _hold_beds(lead, published[0].day, rng, summary)
     return summary
 
 
@@ -263,3 +271,165 @@ def _hold_beds(
             summary.beds += 1
             if index % 2 == 0:
                 do_move_bed(desk, bed.pk, BedStatus.ADMITTED)
+
+
+# The weeks before the demo's day, as they went (build_history) -------------------------------
+
+HISTORY_WEEKS = 4
+# Product defaults for the synthetic history [I]; no seed or calibration figure sets them:
+ATTENDED_SHARE = 0.9  # a booked patient comes (the rest 爽约)
+BED_CANCELLED_SHARE = 0.1  # a hold cancelled instead of admitted
+STAY_DAYS = (3, 9)  # a stay on the ward, days (inclusive)
+# Times of day in UTC (青禾县 is UTC+8): published and held at 08:00 the day before a week,
+# admitted at 10:00 and released at 09:00 on their days, attendance marked at 18:00 after the
+# afternoon sessions (17:00).
+PUBLISH_AT, ADMIT_AT, RELEASE_AT, MARK_AT = dt.time(0), dt.time(2), dt.time(1), dt.time(10)
+
+
+@dataclass
+class HistorySummary(ScheduleSummary):
+    attended: int = 0
+    no_show: int = 0
+    admitted: int = 0
+    released: int = 0
+    cancelled: int = 0
+    days: tuple[dt.date, dt.date] | None = field(default=None)
+
+
+def _at(day: dt.date, time: dt.time) -> dt.datetime:
+    return dt.datetime.combine(day, time, tzinfo=dt.UTC)
+
+
+def build_history(*, until: dt.date, seed: int, weeks: int = HISTORY_WEEKS) -> HistorySummary:
+    """The ``weeks`` weeks of the lead hospital's sessions ending on ``until``, as they went,
+    each step through the services with the clock set to its moment: every week published and
+    booked (``build_schedules``, no beds) the day before it starts; each day's bookings marked
+    已到诊 or 爽约 by the desk that evening; each week some up-referred residents held in the
+    reserved beds and the desk's patients in public beds, admitted on the expected day (a few
+    cancelled), and released after a stay of ``STAY_DAYS``, on ``until`` at the latest, so the
+    board the demo starts from has no stays left over. Gives the indicators of the slot and bed
+    pools (ref-05, ref-06) records in the year before the demo's day. Nothing happens after
+    ``until``'s evening; the caller owns the transaction and restores the clock after."""
+    summary = HistorySummary()
+    lead = _lead_hospital()
+    desk = _actor(DESK)
+    if lead is None or desk is None or weeks <= 0:
+        return summary
+    rng = np.random.Generator(np.random.PCG64([seed, 2]))
+    first = until - dt.timedelta(days=7 * weeks - 1)
+    summary.days = (first, until)
+    # (moment, order, what, data): a heap, so every step runs at its own time, in time order
+    steps: list[tuple[dt.datetime, int, str, Any]] = []
+    order = 0
+
+    def later(at: dt.datetime, what: str, data: Any) -> None:
+        nonlocal order
+        order += 1
+        heapq.heappush(steps, (at, order, what, data))
+
+    for week in range(weeks):
+        start = first + dt.timedelta(days=7 * week)
+        later(_at(start - dt.timedelta(days=1), PUBLISH_AT), "week", (week, start))
+    while steps:
+        at, _order, what, data = heapq.heappop(steps)
+        with clock.frozen(at):
+            if what == "week":
+                week, start = data
+                part = build_schedules(start=start, seed=seed + 1 + week, days=7, beds=False)
+                summary.schedules += part.schedules
+                summary.slots += part.slots
+                summary.bookings += part.bookings
+                summary.refused += part.refused
+                for offset in range(7):
+                    later(
+                        _at(start + dt.timedelta(days=offset), MARK_AT),
+                        "mark",
+                        start + dt.timedelta(days=offset),
+                    )
+                for bed in _history_holds(lead, week, start, rng, summary):
+                    if rng.random() < BED_CANCELLED_SHARE:
+                        later(_at(bed.expected_on, ADMIT_AT), "cancel", bed.pk)
+                    else:
+                        later(_at(bed.expected_on, ADMIT_AT), "admit", bed.pk)
+            elif what == "mark":
+                _mark_day(lead, data, desk, rng, summary)
+            elif what == "admit":
+                do_move_bed(desk, data, BedStatus.ADMITTED)
+                summary.admitted += 1
+                stay = int(rng.integers(STAY_DAYS[0], STAY_DAYS[1] + 1))
+                out = min(at.date() + dt.timedelta(days=stay), until)
+                later(_at(out, RELEASE_AT), "release", data)
+            elif what == "release":
+                do_move_bed(desk, data, BedStatus.RELEASED)
+                summary.released += 1
+            else:
+                do_move_bed(desk, data, BedStatus.CANCELLED, reason="患者未按期入院")
+                summary.cancelled += 1
+    return summary
+
+
+def _history_holds(
+    lead: Institution, week: int, start: dt.date, rng: np.random.Generator, summary: ScheduleSummary
+) -> list[BedBooking]:
+    """The week's holds on the cardiology and internal-medicine wards: up to two up-referred
+    residents from each grassroots booker into the reserved beds and three of the desk's
+    patients into public beds, each expected on one of the week's first five days; picks
+    rotate from week to week (a resident already in a bed is refused by the service and
+    skipped)."""
+    desk = _actor(DESK)
+    bookers = [a for a in (_actor(u) for u in GRASSROOTS_BOOKERS) if a is not None]
+    today = clock.today()
+    held: list[BedBooking] = []
+    people = list(
+        Resident.objects.filter(merged_into__isnull=True)
+        .order_by("pk")
+        .values_list("pk", flat=True)[:600]
+    )
+
+    def rotate(items: list[Any], at: int, count: int) -> list[Any]:
+        return (
+            list(dict.fromkeys(items[(at + k) % len(items)] for k in range(count))) if items else []
+        )
+
+    for index, ward_code in enumerate(("XNK", "NEI")):
+        ward = lead.departments.filter(code=ward_code, beds__gt=0).first()
+        if ward is None:
+            continue
+        picks: list[tuple[Actor, Resident, bool]] = []
+        for actor in bookers:
+            candidates = _candidates(actor, today, 400)
+            picks += [(actor, r, True) for r in rotate(candidates, week * 4 + index * 2, 2)]
+        if desk is not None:
+            mine = rotate(people, 37 * (week * 6 + index * 3) + 200, 3 * 53)[::53]
+            picks += [(desk, Resident.objects.get(pk=pk), False) for pk in mine]
+        for actor, resident, up in picks:
+            try:
+                held.append(
+                    do_hold_bed(
+                        actor,
+                        ward.pk,
+                        resident,
+                        expected_on=start + dt.timedelta(days=int(rng.integers(0, 5))),
+                        up_referral=up,
+                    )
+                )
+                summary.beds += 1
+            except (DomainError, AccessDenied):
+                continue
+    return held
+
+
+def _mark_day(
+    lead: Institution, day: dt.date, desk: Actor, rng: np.random.Generator, summary: HistorySummary
+) -> None:
+    """The desk closes the day: each booking still 已预约 is 已到诊 or 爽约."""
+    booked = Booking.objects.filter(
+        schedule__institution=lead, schedule__day=day, status=BookingStatus.BOOKED
+    ).order_by("pk")
+    for pk in booked.values_list("pk", flat=True):
+        if rng.random() < ATTENDED_SHARE:
+            do_mark_attended(desk, pk)
+            summary.attended += 1
+        else:
+            do_mark_no_show(desk, pk)
+            summary.no_show += 1
