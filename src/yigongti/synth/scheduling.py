@@ -28,7 +28,7 @@ from yigongti.accounts.queries import Actor, get_actor
 from yigongti.core import clock
 from yigongti.core.errors import AccessDenied, DomainError
 from yigongti.organizations.choices import TreeLink
-from yigongti.organizations.models import Institution
+from yigongti.organizations.models import Department, Institution
 from yigongti.residents.models import CareRelationship, Resident
 from yigongti.scheduling.choices import BedStatus, BookingStatus, Session
 from yigongti.scheduling.models import BedBooking, Booking, Schedule
@@ -240,37 +240,38 @@ def _hold_beds(
             continue
         for actor in [a for a in (_actor(u) for u in GRASSROOTS_BOOKERS[1:]) if a is not None]:
             for resident in _candidates(actor, today, 400)[-2:]:
-                try:
-                    do_hold_bed(
-                        actor,
-                        ward.pk,
-                        resident,
-                        expected_on=first_day + dt.timedelta(days=int(rng.integers(0, 3))),
-                        up_referral=True,
-                    )
-                    summary.beds += 1
-                except (DomainError, AccessDenied):
-                    continue
+                expected = first_day + dt.timedelta(days=int(rng.integers(0, 3)))
+                _hold(actor, ward, resident, expected, True, summary)
         people = list(
             Resident.objects.filter(merged_into__isnull=True)
             .order_by("-pk")
             .values_list("pk", flat=True)[: count * 3]
         )
         for index, pk in enumerate(people[::3]):
-            resident = Resident.objects.get(pk=pk)
-            try:
-                bed = do_hold_bed(
-                    desk,
-                    ward.pk,
-                    resident,
-                    expected_on=first_day + dt.timedelta(days=int(rng.integers(0, 5))),
-                    up_referral=False,
-                )
-            except (DomainError, AccessDenied):
-                continue
-            summary.beds += 1
-            if index % 2 == 0:
+            expected = first_day + dt.timedelta(days=int(rng.integers(0, 5)))
+            bed = _hold(desk, ward, Resident.objects.get(pk=pk), expected, False, summary)
+            if bed is not None and index % 2 == 0:
                 do_move_bed(desk, bed.pk, BedStatus.ADMITTED)
+
+
+def _hold(
+    actor: Actor,
+    ward: Department,
+    resident: Resident,
+    expected_on: dt.date,
+    up_referral: bool,
+    summary: ScheduleSummary,
+) -> BedBooking | None:
+    """A hold through the service, counted; a refusal (the resident already in a bed, the
+    pool full) is skipped."""
+    try:
+        bed = do_hold_bed(
+            actor, ward.pk, resident, expected_on=expected_on, up_referral=up_referral
+        )
+    except (DomainError, AccessDenied):
+        return None
+    summary.beds += 1
+    return bed
 
 
 # The weeks before the demo's day, as they went (build_history) -------------------------------
@@ -403,19 +404,9 @@ def _history_holds(
             mine = rotate(people, 37 * (week * 6 + index * 3) + 200, 3 * 53)[::53]
             picks += [(desk, Resident.objects.get(pk=pk), False) for pk in mine]
         for actor, resident, up in picks:
-            try:
-                held.append(
-                    do_hold_bed(
-                        actor,
-                        ward.pk,
-                        resident,
-                        expected_on=start + dt.timedelta(days=int(rng.integers(0, 5))),
-                        up_referral=up,
-                    )
-                )
-                summary.beds += 1
-            except (DomainError, AccessDenied):
-                continue
+            expected = start + dt.timedelta(days=int(rng.integers(0, 5)))
+            if (bed := _hold(actor, ward, resident, expected, up, summary)) is not None:
+                held.append(bed)
     return held
 
 
