@@ -107,14 +107,16 @@ def test_referral_indicators_2025(referred: Path) -> None:
     assert results("ref-04", "2025", "institution")["QH1002"] == (D(86400), D(3600), D(24))
     # ref-05: R1's reserved slot (the cancelled one not) ÷ 2 reserved slots
     assert results("ref-05", "2025", "county")[c] == (D(1), D(2), D(50))
-    # ref-06: 5 days in a reserved bed ÷ reserved beds × a year. Reserved = ⌈beds/4⌉: 县人民医院
-    # 30+15+30+15+13+5+8 = 116, 城关镇 15, 河口乡 10 → 141 in the county
+    # ref-06: 5 days in a reserved bed ÷ reserved beds × a year, at the county-level
+    # hospitals. Reserved = ⌈beds/4⌉: 县人民医院 30+15+30+15+13+5+8 = 116; the wards of
+    # 城关镇 (15) and 河口乡 (10) take no part
     assert results("ref-06", "2025", "institution")["QH0001"] == (
         D(432000),
         D(116 * YEAR_SECONDS),
         D("0.011809"),
     )
-    assert results("ref-06", "2025", "county")[c][:2] == (D(432000), D(141 * YEAR_SECONDS))
+    assert results("ref-06", "2025", "county")[c][:2] == (D(432000), D(116 * YEAR_SECONDS))
+    assert {*results("ref-06", "2025", "institution")} == {"QH0001"}
 
 
 def test_referral_indicators_in_a_month_and_zero(referred: Path) -> None:
@@ -124,7 +126,7 @@ def test_referral_indicators_in_a_month_and_zero(referred: Path) -> None:
     assert results("ref-03", "2025-05", "county")[c] == (D(0), D(1), D(0))
     assert results("ref-05", "2025-05", "county") == {}  # no session in May: no row
     # the wards are there every period; no reserved bed was occupied in May
-    assert results("ref-06", "2025-05", "county")[c] == (D(0), D(141 * 31 * 86400), D(0))
+    assert results("ref-06", "2025-05", "county")[c] == (D(0), D(116 * 31 * 86400), D(0))
 
 
 def test_referrals_count_by_local_day(referred: Path, world: Any, actor_for: Any) -> None:

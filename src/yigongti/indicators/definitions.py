@@ -24,7 +24,7 @@ import ibis
 from ibis import _
 
 from yigongti.encounters.choices import ExternalKind, Setting
-from yigongti.indicators.rules import Period
+from yigongti.indicators.rules import TIER_COUNTY, Period
 from yigongti.residents.choices import InsuranceType
 
 # A measure's numerator and denominator per record: 18 digits hold any one record's amount and
@@ -483,17 +483,20 @@ def reserved_slot_use(t: Tables, p: Period) -> Any:
 
 def reserved_bed_use(t: Tables, p: Period) -> Any:
     """ref-06: bed-seconds occupied in the reserved pool (admitted until released, clipped to
-    the period) ÷ reserved beds × the period's seconds."""
+    the period) ÷ reserved beds × the period's seconds, at the county-level hospitals: the
+    seed's pool is the lead hospital's beds kept for the grassroots (seeds/004 §9), and a
+    township centre's wards, which take no up-referrals from it, would dilute the county
+    figure and rank at 0 %."""
     start, end = _epochs(p)
     beds = t.bed_bookings.filter(_.pool == "reserved", _.admitted_at.notnull())
     beds = beds.join(t.wards.select("department_id", "institution_id"), "department_id")
-    beds = beds.join(t.places, "institution_id")
+    beds = beds.join(t.places, "institution_id").filter(_.tier == TIER_COUNTY)
     first = ibis.greatest(beds.admitted_at.epoch_seconds(), ibis.literal(start))
     last = ibis.least(
         ibis.coalesce(beds.closed_at.epoch_seconds(), ibis.literal(end)), ibis.literal(end)
     )
     occupied = ibis.greatest(last - first, ibis.literal(0))
-    wards = t.wards.join(t.places, "institution_id")
+    wards = t.wards.join(t.places, "institution_id").filter(_.tier == TIER_COUNTY)
     return _shape(beds, occupied, ibis.literal(0), kind=BED).union(
         _shape(wards, ibis.literal(0), wards.reserved_beds * (end - start), kind=WARD),
         distinct=False,
@@ -927,7 +930,7 @@ INDICATORS: tuple[Indicator, ...] = (
         "",
         "",
         (COUNTY, INSTITUTION),
-        "预留床位在本期内的占用时长（入院至出院，截取在本期内）÷（预留床位数 × 本期时长）；"
+        "县级医院预留床位在本期内的占用时长（入院至出院，截取在本期内）÷（预留床位数 × 本期时长）；"
         # the share: policy parameter scheduling.reserved_bed_share in force on the snapshot day
         "预留床位数按快照时的预留床位比例（seeds/004 §9：至少 1/4）",
         "[I]",

@@ -25,9 +25,9 @@ from typing import Any
 from urllib.parse import quote
 
 import xlsxwriter
-from pypinyin import Style, lazy_pinyin
 from django.template.loader import render_to_string
 from django.utils import timezone
+from pypinyin import Style, lazy_pinyin
 
 from yigongti.accounts.rules import Scope
 from yigongti.core import clock
