@@ -443,3 +443,23 @@ def test_contributing_filters_by_org_and_category_including_the_unknown_one() ->
     ).to_pylist()[0]
     assert (sums["records"], sums["numerator"], sums["denominator"]) == (3, D(2), D(3))
     assert (drilldown.pages_for(0), drilldown.pages_for(50), drilldown.pages_for(51)) == (1, 1, 2)
+
+
+def test_tier_categories_read_in_chinese(world: Any, computed: Path) -> None:
+    """op-03's categories are institution tiers: the drill-down, its head and the records
+    name them 县级 / 乡镇 / 村, never the stored codes."""
+    client = client_for(world, "county_admin")
+    page = client.get(url("op-03", "county", county_code())).content.decode()
+    choices = page.split('id="categories"')[1].split("</p>")[0]
+    assert "县级" in choices and "乡镇" in choices and "村" in choices
+    assert "township" not in choices.split("?category=")[0] and ">township<" not in choices
+    records = client.get(url("op-03", "county", county_code(), records=True) + "?category=township")
+    body = records.content.decode()
+    assert "机构级别：乡镇" in body and ">township<" not in body
+    assert listed(body) == [("encounter", str(e("E2")), "80.00", "1")]
+
+
+def test_ref06_children_note_names_the_county_hospitals() -> None:
+    assert definitions.get("ref-06").children_note == (
+        "该指标只统计县级医院的预留床位，各医院直接列在县下。"
+    )

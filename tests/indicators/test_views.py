@@ -231,3 +231,21 @@ def test_snapshot_moment_is_shown_in_local_time() -> None:
     assert local_moment("2026-12-02T12:38:21") == "2026-12-02 12:38"  # no offset: local
     assert local_moment("") == ""
     assert local_moment("not a time") == "not a time"
+
+
+def test_no_value_shows_a_dash_and_the_township_ranking_says_what_it_leaves_out(
+    world: Any, county: Path, settings: Any
+) -> None:
+    """nhc-10g has no stays a year earlier (0 ÷ 0): its row and ranking say "—", not "0 / 0";
+    the township ranking says the county hospitals count in no township."""
+    settings.SNAPSHOT_ROOT = county
+    do_compute("2025", root=county)
+    client = client_for(world, "county_admin")
+    page = client.get("/indicators/?period=2025&indicator=nhc-10g").content.decode()
+    row = page.split('data-code="nhc-10g"')[1].split("</tr>")[0]
+    assert "0 / 0" not in row and row.count("—") >= 2 and "无数据" in row
+    ranking = page.split('id="ranking"')[1].split("</table>")[0]
+    assert "河口乡" in ranking and "0 / 0" not in ranking
+    assert "县级医院服务全县，不计入任何乡镇" in page.split('id="ranking-note"')[1]
+    page = client.get("/indicators/?period=2025&indicator=nhc-10g&level=institution")
+    assert 'id="ranking-note"' not in page.content.decode()

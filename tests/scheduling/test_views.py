@@ -195,7 +195,7 @@ def test_my_bookings_and_cancel(booked: Booking, world: Any) -> None:
     text = html(page)
     assert "优先" in text and "免挂号费" in text and "张德福" not in text
     # the list runs newest booking first, and says so: its first column is the booking time
-    assert "预约时间 ↓</th><th>就诊时间</th>" in text and ">03-02 09:00</td>" in text
+    assert "预约时间 ↓</th><th>就诊时间</th>" in text and ">2026-03-02 09:00</td>" in text
     url = reverse("scheduling:cancel_booking", args=[booked.pk])
     assert url in text
     blank = client.post(url, {"reason": ""})

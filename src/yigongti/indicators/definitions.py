@@ -112,6 +112,9 @@ class Indicator:
     # results and the CSV/XLSX export keep what the engine summed.
     numerator_per: int = 1
     denominator_per: int = 1
+    # What the drill-down says of the institutions listed under the county, when the
+    # indicator's own places differ from the levels' (ref-06: county-level hospitals only).
+    children_note: str = ""
 
     @property
     def computed(self) -> bool:
@@ -940,6 +943,7 @@ INDICATORS: tuple[Indicator, ...] = (
         denominator_unit="床日",
         numerator_per=86400,
         denominator_per=86400,
+        children_note="该指标只统计县级医院的预留床位，各医院直接列在县下。",
     ),
 )
 

@@ -22,3 +22,12 @@ def numerator_text(amount: Any, indicator: definitions.Indicator) -> str:
 @register.filter
 def denominator_text(amount: Any, indicator: definitions.Indicator) -> str:
     return rules.amount_text(amount, indicator.denominator_unit, indicator.denominator_per)
+
+
+@register.filter
+def category_text(category: str, indicator: definitions.Indicator) -> str:
+    """A stored category as users read it: an institution tier in Chinese (``township`` →
+    乡镇); an ICD-10 chapter (Ⅸ) or any other category as stored."""
+    if indicator.category_label == definitions.TIER_LABEL:
+        return rules.TIER_LABELS.get(category, category)
+    return category
