@@ -200,6 +200,9 @@ def test_pdf_pages_and_text(county: Path, settings: Any) -> None:
     assert "分子2，分母4" in text and "分子¥7,780.00，分母¥22,080.00" in text
     assert "未达标" in text and "待接入数据" in text and "待评估" in text
     assert f"第1页，共{pages}页" in text and f"第{pages}页，共{pages}页" in text
+    # no command lines or parameter keys in a document for officials
+    for developer in ("yigongti", "--breakdown", "indicators.amber_band"):
+        assert developer not in text
 
 
 @pytest.mark.django_db
