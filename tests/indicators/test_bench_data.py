@@ -105,7 +105,9 @@ def test_engine_counts_the_drawn_referral_family(drawn: Path) -> None:
     open_ = schedules.filter(pc.equal(schedules["status"], "open"))
     live = bookings.filter(
         pc.and_(
-            pc.equal(bookings["pool"], "reserved"),
+            pc.and_(
+                pc.equal(bookings["pool"], "reserved"), pc.equal(bookings["channel"], "grassroots")
+            ),
             pc.is_in(bookings["status"], pa.array(["booked", "attended", "no_show"])),
         )
     )

@@ -230,3 +230,32 @@ def test_records_behind_the_referral_indicators(referred: Path, world: Any, sett
     )
     read = AuditEvent.objects.filter(resource_type="indicator_records").order_by("-seq")[2]
     assert read.detail["records"] == {"referral": [r1.pk]}
+
+
+@pytest.mark.parametrize(("channel", "used"), [("public", 1), ("grassroots", 2)])
+def test_ref05_counts_only_grassroots_bookings_of_the_reserved_pool(
+    referred: Path, tmp_path: Path, channel: str, used: int
+) -> None:
+    """A reserved slot booked through the public channel (a leftover after the cut-off) is
+    not the grassroots' use of its pool: the snapshot with one more such booking keeps ref-05
+    at R1's 1 of 2; the same booking through the grassroots channel counts."""
+    import shutil
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from yigongti.indicators.services import evaluate, parse_periods
+
+    root = tmp_path / "variant"
+    shutil.copytree(referred, root)
+    (path,) = sorted((root / "bookings").rglob("*.parquet"))
+    bookings = pq.read_table(path)
+    row = bookings.slice(0, 1).to_pylist()[0]
+    extra = {**row, "booking_id": row["booking_id"] + 1000, "channel": channel}
+    extra.update(pool="reserved", status="attended")
+    pq.write_table(
+        pa.concat_tables([bookings, pa.Table.from_pylist([extra], schema=bookings.schema)]), path
+    )
+    rows = evaluate(parse_periods("2025"), root=root, only=["ref-05"]).rows
+    county = [(r.numerator, r.denominator) for r in rows if r.level == "county"]
+    assert county == [(D(used), D(2))]

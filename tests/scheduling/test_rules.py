@@ -101,7 +101,9 @@ def test_release_times() -> None:
         (G, dt.datetime(2026, 3, 2, 8, 0), (R, P)),
         (U, dt.datetime(2026, 3, 2, 8, 0), (P,)),
         (U, dt.datetime(2026, 3, 8, 7, 59), (P,)),
-        (U, dt.datetime(2026, 3, 8, 8, 0), (R, P)),  # leftovers returned to the public
+        (G, dt.datetime(2026, 3, 8, 8, 0), (R, P)),
+        # leftovers returned to the public, taken after its own slots
+        (U, dt.datetime(2026, 3, 8, 8, 0), (P, R)),
         (G, dt.datetime(2026, 3, 9, 8, 0), ()),  # the session started
         (U, dt.datetime(2026, 3, 9, 9, 0), ()),
     ],
@@ -263,7 +265,7 @@ TOTAL = {R: 2, P: 4}
                 TIMES.cutoff,
             ),
         ),
-        (U, dt.datetime(2026, 3, 8, 8), True, {P: 4}, ({R: 2, P: 0}, (R, P), True, "", None)),
+        (U, dt.datetime(2026, 3, 8, 8), True, {P: 4}, ({R: 2, P: 0}, (P, R), True, "", None)),
         (
             G,
             STARTS,
@@ -278,7 +280,7 @@ TOTAL = {R: 2, P: 4}
             dt.datetime(2026, 3, 8, 9),
             True,
             {R: 2, P: 5},
-            ({R: 0, P: 0}, (R, P), False, "可预约号源已约满", None),
+            ({R: 0, P: 0}, (P, R), False, "可预约号源已约满", None),
         ),
     ],
 )

@@ -467,7 +467,9 @@ def acceptance_hours(t: Tables, p: Period) -> Any:
 
 
 def reserved_slot_use(t: Tables, p: Period) -> Any:
-    """ref-05: live bookings in the reserved pool ÷ reserved slots, sessions in the period."""
+    """ref-05: live bookings made by the grassroots (channel) in the reserved pool ÷ reserved
+    slots, sessions in the period; a public booking of a leftover after the cut-off is not
+    the grassroots' use of its pool."""
     open_in_period = [_.session_status == "open", _.day.between(p.start, p.end)]
     schedules = t.schedules.select(
         "schedule_id", "institution_id", "day", "reserved_count", session_status=_.status
@@ -476,7 +478,12 @@ def reserved_slot_use(t: Tables, p: Period) -> Any:
     used = (
         t.bookings.join(schedules, "schedule_id")
         .join(t.places, "institution_id")
-        .filter(_.pool == "reserved", _.status.isin(LIVE_BOOKING), *open_in_period)
+        .filter(
+            _.pool == "reserved",
+            _.channel == "grassroots",
+            _.status.isin(LIVE_BOOKING),
+            *open_in_period,
+        )
     )
     zero = ibis.literal(0)
     return _shape(used, ibis.literal(1), zero, kind=BOOKING).union(
@@ -917,7 +924,7 @@ INDICATORS: tuple[Indicator, ...] = (
         "",
         "",
         (COUNTY, INSTITUTION),
-        "本期出诊排班中基层预留号源的有效预约数（已预约、已到诊、爽约）÷ 基层预留号源数"
+        "本期出诊排班中基层渠道预约的基层预留号源有效预约数（已预约、已到诊、爽约；截止后转给公众的余号不计）÷ 基层预留号源数"
         "（seeds/004 §9：至少 1/3 门诊号源预留基层）",
         "[I]",
         "computed",

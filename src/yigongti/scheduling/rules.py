@@ -127,8 +127,10 @@ def release_times(
 
 
 def bookable_pools(channel: str, now: dt.datetime, times: ReleaseTimes) -> tuple[str, ...]:
-    """The pools a channel may book from now, in the order they are offered (a grassroots
-    booking takes a reserved slot first, keeping public slots for walk-in patients)."""
+    """The pools a channel may book from now, in the order they are offered: a grassroots
+    booking takes a reserved slot first, keeping public slots for walk-in patients; a public
+    booking takes a public slot first and the reserved leftovers only after the cut-off when
+    the public ones are gone, so a late grassroots booking still finds them."""
     if now >= times.starts:
         return ()
     public_open = now >= times.public_opens
@@ -140,7 +142,7 @@ def bookable_pools(channel: str, now: dt.datetime, times: ReleaseTimes) -> tuple
         pools.append(Pool.RESERVED)
     if public_open:
         pools.append(Pool.PUBLIC)
-    return tuple(pools)
+    return tuple(pools if channel == Channel.GRASSROOTS else reversed(pools))
 
 
 def booking_refusal(channel: str, now: dt.datetime, times: ReleaseTimes) -> str:
