@@ -329,3 +329,35 @@ def test_children_only_in_paediatrics_and_women_only_in_obstetrics(
     assert do_book_slot(desk, paediatrics.pk, child).schedule_id == paediatrics.pk
     assert do_book_slot(desk, obstetrics.pk, mother).schedule_id == obstetrics.pk
     assert Booking.objects.count() == 2
+
+
+def test_a_resident_is_in_one_consulting_room_at_a_time(
+    session: Any, world: Any, actor_for: Any, frozen: Any
+) -> None:
+    """张德福 booked at 08:20 in 心血管内科 gets 内科's next reserved slot that does not clash
+    (08:50), and 外科, whose reserved slots clash with both, is refused."""
+    frozen(at(2, 20))
+    neike, waike = publish(world, actor_for, "NEI"), publish(world, actor_for, "WAI")
+    zhang = world.residents["elderly_patient"]
+    doctor = actor_for("family_doctor")
+    frozen(at(2, 23, 8, 0))
+    first = do_book_slot(doctor, session.pk, zhang)
+    assert (first.slot.seq, first.slot.starts_at) == (3, at(3, 9, 8, 20))
+    second = do_book_slot(doctor, neike.pk, zhang)
+    assert (second.slot.seq, second.slot.starts_at) == (6, at(3, 9, 8, 50))
+    with pytest.raises(DomainError, match="该居民在本时段已有其他科室的预约"):
+        do_book_slot(doctor, waike.pk, zhang)
+    assert Booking.objects.filter(resident=zhang).count() == 2
+    # a cancelled booking no longer holds its time
+    services.do_cancel_booking(doctor, first.pk, "改约")
+    assert do_book_slot(doctor, waike.pk, zhang).slot.seq == 3
+
+
+def test_clashes() -> None:
+    from yigongti.scheduling.rules import clashes
+
+    t = dt.datetime(2026, 3, 9, 8, 0, tzinfo=dt.UTC)
+    ten = dt.timedelta(minutes=10)
+    assert clashes(t, t + ten, [(t + ten / 2, t + 2 * ten)])
+    assert not clashes(t, t + ten, [(t + ten, t + 2 * ten)])  # back to back is fine
+    assert not clashes(t, t + ten, [])

@@ -318,3 +318,11 @@ def patient_refusal(
     if patients == PatientGroup.WOMEN and sex == Sex.MALE:
         return f"{department}只接诊女性患者，请改约其他科室"
     return ""
+
+
+def clashes(
+    starts: dt.datetime, ends: dt.datetime, busy: list[tuple[dt.datetime, dt.datetime]]
+) -> bool:
+    """Whether the slot [starts, ends) overlaps one of the resident's other booked slots: a
+    patient is in one consulting room at a time."""
+    return any(starts < other_ends and other_starts < ends for other_starts, other_ends in busy)

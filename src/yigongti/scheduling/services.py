@@ -335,6 +335,20 @@ def _book_slot(
         free.sort(key=lambda s: (pools.index(s.pool), s.seq))
         if not free:
             raise DomainError("该时段可预约号源已约满")
+        # the resident's other booked slots in this session's hours, any department or hospital
+        busy = list(
+            Booking.objects.filter(
+                resident=resident,
+                status=BookingStatus.BOOKED,
+                slot__starts_at__lt=schedule.ends_at,
+                slot__ends_at__gt=schedule.starts_at,
+            ).values_list("slot__starts_at", "slot__ends_at")
+        )
+        free = [s for s in free if not rules.clashes(s.starts_at, s.ends_at, busy)]
+        if not free:
+            raise DomainError(
+                "该居民在本时段已有其他科室的预约，剩余号源的时间都与之冲突", field="resident"
+            )
         slot = free[0]
         try:
             with transaction.atomic():
