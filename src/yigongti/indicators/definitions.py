@@ -498,15 +498,16 @@ def reserved_bed_use(t: Tables, p: Period) -> Any:
     township centre's wards, which take no up-referrals from it, would dilute the county
     figure and rank at 0 %."""
     start, end = _epochs(p)
+    hospitals = t.places.filter(_.tier == TIER_COUNTY)
     beds = t.bed_bookings.filter(_.pool == "reserved", _.admitted_at.notnull())
     beds = beds.join(t.wards.select("department_id", "institution_id"), "department_id")
-    beds = beds.join(t.places, "institution_id").filter(_.tier == TIER_COUNTY)
+    beds = beds.join(hospitals, "institution_id")
     first = ibis.greatest(beds.admitted_at.epoch_seconds(), ibis.literal(start))
     last = ibis.least(
         ibis.coalesce(beds.closed_at.epoch_seconds(), ibis.literal(end)), ibis.literal(end)
     )
     occupied = ibis.greatest(last - first, ibis.literal(0))
-    wards = t.wards.join(t.places, "institution_id").filter(_.tier == TIER_COUNTY)
+    wards = t.wards.join(hospitals, "institution_id")
     return _shape(beds, occupied, ibis.literal(0), kind=BED).union(
         _shape(wards, ibis.literal(0), wards.reserved_beds * (end - start), kind=WARD),
         distinct=False,

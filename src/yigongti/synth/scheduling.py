@@ -347,7 +347,7 @@ def build_history(*, until: dt.date, seed: int, weeks: int = HISTORY_WEEKS) -> H
                         "mark",
                         start + dt.timedelta(days=offset),
                     )
-                for bed in _history_holds(lead, week, start, rng, summary):
+                for bed in _history_holds(lead, desk, week, start, rng, summary):
                     if rng.random() < BED_CANCELLED_SHARE:
                         later(_at(bed.expected_on, ADMIT_AT), "cancel", bed.pk)
                     else:
@@ -370,16 +370,22 @@ def build_history(*, until: dt.date, seed: int, weeks: int = HISTORY_WEEKS) -> H
 
 
 def _history_holds(
-    lead: Institution, week: int, start: dt.date, rng: np.random.Generator, summary: ScheduleSummary
+    lead: Institution,
+    desk: Actor,
+    week: int,
+    start: dt.date,
+    rng: np.random.Generator,
+    summary: ScheduleSummary,
 ) -> list[BedBooking]:
     """The week's holds on the cardiology and internal-medicine wards: up to two up-referred
     residents from each grassroots booker into the reserved beds and three of the desk's
     patients into public beds, each expected on one of the week's first five days; picks
     rotate from week to week (a resident already in a bed is refused by the service and
     skipped)."""
-    desk = _actor(DESK)
     bookers = [a for a in (_actor(u) for u in GRASSROOTS_BOOKERS) if a is not None]
     today = clock.today()
+    # each booker's residents, read once for both wards
+    candidates = [(actor, _candidates(actor, today, 400)) for actor in bookers]
     held: list[BedBooking] = []
     people = list(
         Resident.objects.filter(merged_into__isnull=True)
@@ -397,12 +403,10 @@ def _history_holds(
         if ward is None:
             continue
         picks: list[tuple[Actor, Resident, bool]] = []
-        for actor in bookers:
-            candidates = _candidates(actor, today, 400)
-            picks += [(actor, r, True) for r in rotate(candidates, week * 4 + index * 2, 2)]
-        if desk is not None:
-            mine = rotate(people, 37 * (week * 6 + index * 3) + 200, 3 * 53)[::53]
-            picks += [(desk, Resident.objects.get(pk=pk), False) for pk in mine]
+        for actor, theirs in candidates:
+            picks += [(actor, r, True) for r in rotate(theirs, week * 4 + index * 2, 2)]
+        mine = rotate(people, 37 * (week * 6 + index * 3) + 200, 3 * 53)[::53]
+        picks += [(desk, Resident.objects.get(pk=pk), False) for pk in mine]
         for actor, resident, up in picks:
             expected = start + dt.timedelta(days=int(rng.integers(0, 5)))
             if (bed := _hold(actor, ward, resident, expected, up, summary)) is not None:
