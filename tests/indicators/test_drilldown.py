@@ -463,3 +463,26 @@ def test_ref06_children_note_names_the_county_hospitals() -> None:
     assert definitions.get("ref-06").children_note == (
         "该指标只统计县级医院的预留床位，各医院直接列在县下。"
     )
+
+
+@pytest.mark.parametrize(
+    ("kinds", "diagnosis", "money", "span"),
+    [
+        ((), True, True, 7),  # an empty page: the full head
+        (("encounter", "resident"), True, True, 7),
+        (("settlement",), True, True, 7),
+        (("referral",), True, False, 5),
+        (("booking", "schedule"), False, False, 4),
+        (("bed_booking", "ward"), False, False, 4),
+        (("resident",), False, False, 4),
+    ],
+)
+def test_records_page_leaves_out_columns_its_records_cannot_fill(
+    kinds: tuple[str, ...], diagnosis: bool, money: bool, span: int
+) -> None:
+    rows = [
+        queries.RecordRow(kind=k, kind_label=k, record_id=n, found=True)
+        for n, k in enumerate(kinds)
+    ]
+    columns = queries.record_columns(rows)
+    assert (columns.diagnosis, columns.money, columns.span) == (diagnosis, money, span)

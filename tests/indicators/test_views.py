@@ -67,6 +67,8 @@ def test_ranking_by_township_and_lower_is_better(world: Any, county: Path, setti
     ranking = page.split('id="ranking"')[1].split("</table>")[0]
     # lower is better: 河口乡卫生院 (2,000) before 县人民医院 (8,000)
     assert ranking.index("河口乡卫生院") < ranking.index("县人民医院")
+    # by the short name the drill-down pages use, not the full 青禾县人民医院
+    assert "青禾县" not in ranking
     assert "2000.00 元</td>" in ranking  # the value with its unit, as in the overview
 
 

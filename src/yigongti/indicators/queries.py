@@ -123,12 +123,20 @@ def list_ranking(code: str, period: str, level: str, county: str) -> list[dict[s
         IndicatorResult.objects.filter(indicator_code=code, period=period, level=level, category="")
     )
     codes = [r.org_code for r in stored]
-    names: dict[str, str] = dict(
-        (
-            Institution.objects.filter(code__in=codes, division__prefix__startswith=within)
-            if level == definitions.INSTITUTION
-            else Division.objects.filter(code__in=codes, prefix__startswith=within)
-        ).values_list("code", "name")
+    # institutions by the name the drill-down pages use (Institution.label: 县人民医院)
+    names: dict[str, str] = (
+        {
+            i.code: i.label
+            for i in Institution.objects.filter(
+                code__in=codes, division__prefix__startswith=within
+            ).only("code", "name", "short_name")
+        }
+        if level == definitions.INSTITUTION
+        else dict(
+            Division.objects.filter(code__in=codes, prefix__startswith=within).values_list(
+                "code", "name"
+            )
+        )
     )
     results = [r for r in stored if r.org_code in names]
     lower_first = indicator.direction == "lower"
@@ -452,6 +460,33 @@ class RecordRow:
     @property
     def fund_yuan(self) -> str:
         return yuan(self.fund)
+
+
+# The kinds of record whose rows carry a principal diagnosis, and those that carry costs; a
+# records page shows those columns only when one of its rows can fill them (a page of bookings
+# and wards has neither).
+DIAGNOSED_KINDS = frozenset({"encounter", "settlement", "referral"})
+BILLED_KINDS = frozenset({"encounter", "settlement"})
+
+
+@dataclass(frozen=True)
+class RecordColumns:
+    diagnosis: bool = True
+    money: bool = True
+
+    @property
+    def span(self) -> int:
+        """The cells from 日期 to the last money column (a row whose record is gone)."""
+        return 4 + self.diagnosis + 2 * self.money
+
+
+def record_columns(rows: list[RecordRow]) -> RecordColumns:
+    """The optional columns of a records page, by the kinds of record on it (all of them for
+    an empty page)."""
+    kinds = {r.kind for r in rows}
+    if not kinds:
+        return RecordColumns()
+    return RecordColumns(diagnosis=bool(kinds & DIAGNOSED_KINDS), money=bool(kinds & BILLED_KINDS))
 
 
 def yuan(value: Decimal | None) -> str:

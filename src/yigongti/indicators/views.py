@@ -307,14 +307,16 @@ def records(
     except DomainError as exc:
         context["error"] = exc.summary()
         return render(request, "indicators/records.html", context)
+    rows = queries.list_record_rows(
+        found.rows,
+        deidentify_on=each.end if deidentified else None,
+        period_days=(each.end - each.start).days + 1,
+    )
     context.update(
         {
             "records": found,
-            "rows": queries.list_record_rows(
-                found.rows,
-                deidentify_on=each.end if deidentified else None,
-                period_days=(each.end - each.start).days + 1,
-            ),
+            "rows": rows,
+            "columns": queries.record_columns(rows),
             "page": Paginator(range(found.total), found.size).get_page(found.number),
             "offset": (found.number - 1) * found.size,
             "stale": context["result"] is not None
