@@ -78,18 +78,22 @@ def test_history_weeks_go_as_they_went(world: Any) -> None:
     assert first.created_at == dt.datetime(2025, 12, 2, 0, 0, tzinfo=dt.UTC)
     bookings = Booking.objects.all()
     assert summary.bookings == bookings.count() > 100
-    statuses = dict(
-        (s, bookings.filter(status=s).count())
-        for s in (BookingStatus.ATTENDED, BookingStatus.NO_SHOW, BookingStatus.BOOKED)
-    )
+    statuses = dict((s, bookings.filter(status=s).count()) for s in BookingStatus.values)
     assert statuses == {
         BookingStatus.ATTENDED: summary.attended,
         BookingStatus.NO_SHOW: summary.no_show,
+        BookingStatus.CANCELLED: summary.withdrawn,
         BookingStatus.BOOKED: 0,
     }
-    assert summary.attended + summary.no_show == summary.bookings
+    assert summary.attended + summary.no_show + summary.withdrawn == summary.bookings
     assert 0 < summary.no_show < summary.attended
-    for booking in bookings.select_related("schedule"):
+    # the bookings of a stay, cancelled by the desk when the resident was admitted
+    assert summary.withdrawn > 0
+    for booking in bookings.filter(status=BookingStatus.CANCELLED):
+        assert booking.cancel_reason == "患者已住院，取消门诊预约"
+        bed = BedBooking.objects.get(resident=booking.resident, admitted_at=booking.closed_at)
+        assert bed.closed_at is not None and booking.closed_at < bed.closed_at
+    for booking in bookings.exclude(status=BookingStatus.CANCELLED).select_related("schedule"):
         assert booking.closed_at is not None
         assert booking.closed_at == dt.datetime.combine(
             booking.schedule.day, dt.time(10), tzinfo=dt.UTC
@@ -105,6 +109,19 @@ def test_history_weeks_go_as_they_went(world: Any) -> None:
         stay = (bed.closed_at.date() - bed.admitted_at.date()).days
         assert 3 <= stay <= 9 or bed.closed_at.date() == until
         assert bed.booked_at < bed.admitted_at < bed.closed_at
+    # nobody on a ward keeps an outpatient appointment: no booked slot falls within a stay
+    stays = [
+        (bed.resident_id, bed.admitted_at, bed.closed_at)
+        for bed in beds.filter(status=BedStatus.RELEASED)
+    ]
+    during = [
+        b.pk
+        for b in bookings.exclude(status=BookingStatus.CANCELLED).select_related("slot")
+        for resident, admitted, released in stays
+        if b.resident_id == resident and admitted <= b.slot.starts_at < released
+    ]
+    assert during == []
+    assert beds.filter(up_referral=False).exists()  # the desk's own patients too
     moments = AuditEvent.objects.filter(seq__gt=seen).values_list("occurred_at", flat=True)
     assert len(moments) > summary.bookings  # each booking, mark, hold and move audited
     assert max(moments) == dt.datetime.combine(until, dt.time(10), tzinfo=dt.UTC)

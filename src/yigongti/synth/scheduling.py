@@ -36,6 +36,7 @@ from yigongti.scheduling.services import (
     ScheduleInput,
     check_patient,
     do_book_slot,
+    do_cancel_booking,
     do_hold_bed,
     do_mark_attended,
     do_mark_no_show,
@@ -72,6 +73,7 @@ class ScheduleSummary:
     bookings: int = 0
     refused: int = 0
     beds: int = 0
+    withdrawn: int = 0  # outpatient bookings cancelled because the resident was admitted
 
 
 def _lead_hospital() -> Institution | None:
@@ -172,6 +174,9 @@ def build_schedules(
     return summary
 
 
+IN_BED = (BedStatus.HELD, BedStatus.ADMITTED)
+
+
 def _book(published: list[Schedule], rng: np.random.Generator, summary: ScheduleSummary) -> None:
     today = clock.today()
     bookers = [a for a in (_actor(u) for u in GRASSROOTS_BOOKERS) if a is not None]
@@ -192,6 +197,8 @@ def _book(published: list[Schedule], rng: np.random.Generator, summary: Schedule
             check_patient(schedule.department, resident, schedule.day)
         except DomainError:
             return
+        if BedBooking.objects.filter(resident=resident, status__in=IN_BED).exists():
+            return  # held for a ward or on one: no outpatient appointment meanwhile
         try:
             do_book_slot(actor, schedule.pk, resident, fee_waived=green, priority=green)
             summary.bookings += 1
@@ -228,9 +235,7 @@ def _hold_beds(
     """A few holds on the cardiology and internal-medicine wards: up-referrals from the township
     doctors into the reserved beds, the desk's own patients into public beds; some admitted."""
     desk = _actor(DESK)
-    active = BedBooking.objects.filter(
-        department__institution=lead, status__in=(BedStatus.HELD, BedStatus.ADMITTED)
-    )
+    active = BedBooking.objects.filter(department__institution=lead, status__in=IN_BED)
     if desk is None or active.exists():
         return  # once: a later roll-forward leaves the board as the hospital left it
     today = clock.today()
@@ -251,7 +256,28 @@ def _hold_beds(
             expected = first_day + dt.timedelta(days=int(rng.integers(0, 5)))
             bed = _hold(desk, ward, Resident.objects.get(pk=pk), expected, False, summary)
             if bed is not None and index % 2 == 0:
-                do_move_bed(desk, bed.pk, BedStatus.ADMITTED)
+                _admit(desk, bed.pk, None, summary)
+
+
+ADMITTED_REASON = "患者已住院，取消门诊预约"
+
+
+def _admit(
+    desk: Actor, bed_id: int, until: dt.datetime | None, summary: ScheduleSummary
+) -> BedBooking:
+    """The desk admits a held bed and cancels the resident's outpatient bookings of the stay
+    (to ``until``, or all to come): nobody on a ward keeps an appointment in a consulting
+    room, and bookings made later pass over residents in a bed (``_book``)."""
+    bed = do_move_bed(desk, bed_id, BedStatus.ADMITTED)
+    booked = Booking.objects.filter(
+        resident_id=bed.resident_id, status=BookingStatus.BOOKED, slot__starts_at__gte=clock.now()
+    )
+    if until is not None:
+        booked = booked.filter(slot__starts_at__lt=until)
+    for pk in booked.order_by("pk").values_list("pk", flat=True):
+        do_cancel_booking(desk, pk, ADMITTED_REASON)
+        summary.withdrawn += 1
+    return bed
 
 
 def _hold(
@@ -355,11 +381,11 @@ def build_history(*, until: dt.date, seed: int, weeks: int = HISTORY_WEEKS) -> H
             elif what == "mark":
                 _mark_day(lead, data, desk, rng, summary)
             elif what == "admit":
-                do_move_bed(desk, data, BedStatus.ADMITTED)
-                summary.admitted += 1
                 stay = int(rng.integers(STAY_DAYS[0], STAY_DAYS[1] + 1))
-                out = min(at.date() + dt.timedelta(days=stay), until)
-                later(_at(out, RELEASE_AT), "release", data)
+                out = _at(min(at.date() + dt.timedelta(days=stay), until), RELEASE_AT)
+                _admit(desk, data, out, summary)
+                summary.admitted += 1
+                later(out, "release", data)
             elif what == "release":
                 do_move_bed(desk, data, BedStatus.RELEASED)
                 summary.released += 1
