@@ -25,7 +25,7 @@ from .test_services import county_code, hekou_code, results
 
 TZ = ZoneInfo("Asia/Shanghai")
 D = Decimal
-YEAR_SECONDS = 365 * 86400
+ON_OFFER_2025 = 296 * 86400  # ref-06: the reserved beds from the first admission (11 March)
 
 
 def at(month: int, day: int, hour: int = 9) -> dt.datetime:
@@ -108,15 +108,17 @@ def test_referral_indicators_2025(referred: Path) -> None:
     assert results("ref-04", "2025", "institution")["QH1002"] == (D(86400), D(3600), D(24))
     # ref-05: R1's reserved slot (the cancelled one not) ÷ 2 reserved slots
     assert results("ref-05", "2025", "county")[c] == (D(1), D(2), D(50))
-    # ref-06: 5 days in a reserved bed ÷ reserved beds × a year, at the county-level
-    # hospitals. Reserved = ⌈beds/4⌉: 县人民医院 30+15+30+15+13+5+8 = 116; the wards of
-    # 城关镇 (15) and 河口乡 (10) take no part
+    # ref-06: 5 days in a reserved bed ÷ reserved beds × the days they were on offer, at the
+    # county-level hospitals. Reserved = ⌈beds/4⌉: 县人民医院 30+15+30+15+13+5+8 = 116; the
+    # wards of 城关镇 (15) and 河口乡 (10) take no part. On offer from the county's first
+    # admission (11 March, local day) to the year's end: 21 + 30 + 31 + 30 + 31 + 31 + 30 + 31
+    # + 30 + 31 = 296 days, not 365 (0.011809 %)
     assert results("ref-06", "2025", "institution")["QH0001"] == (
         D(432000),
-        D(116 * YEAR_SECONDS),
-        D("0.011809"),
+        D(116 * ON_OFFER_2025),
+        D("0.014562"),
     )
-    assert results("ref-06", "2025", "county")[c][:2] == (D(432000), D(116 * YEAR_SECONDS))
+    assert results("ref-06", "2025", "county")[c][:2] == (D(432000), D(116 * ON_OFFER_2025))
     assert {*results("ref-06", "2025", "institution")} == {"QH0001"}
 
 
@@ -126,8 +128,23 @@ def test_referral_indicators_in_a_month_and_zero(referred: Path) -> None:
     assert results("ref-01", "2025-05", "county")[c] == (D(1), D(0), None)  # R2, no discharges
     assert results("ref-03", "2025-05", "county")[c] == (D(0), D(1), D(0))
     assert results("ref-05", "2025-05", "county") == {}  # no session in May: no row
-    # the wards are there every period; no reserved bed was occupied in May
+    # the wards are there every period after the first admission; no reserved bed was
+    # occupied in May
     assert results("ref-06", "2025-05", "county")[c] == (D(0), D(116 * 31 * 86400), D(0))
+
+
+def test_ref06_counts_the_beds_from_the_first_admission(referred: Path) -> None:
+    """The reserved beds are on offer from the county's first admission (11 March, 00:00
+    local): February is wholly before it ("—", not 0 %), March counts its last 21 days."""
+    do_compute("2025-02", root=referred)
+    do_compute("2025-03", root=referred)
+    c = county_code()
+    assert results("ref-06", "2025-02", "county")[c] == (D(0), D(0), None)
+    assert results("ref-06", "2025-03", "county")[c] == (
+        D(432000),
+        D(116 * 21 * 86400),
+        D("0.205255"),
+    )
 
 
 def test_referrals_count_by_local_day(referred: Path, world: Any, actor_for: Any) -> None:
@@ -222,12 +239,12 @@ def test_records_behind_the_referral_indicators(referred: Path, world: Any, sett
         '1 | 床位占用 | 2025-03-11 <span class="text-muted small d-block">至 2025-03-16 </span> | '
         f"县人民医院 · 心血管内科 | 基层预留床位·已出院/释放 | {zhang} | 5.00 床日 | 0.00 床日"
     ]
-    # the seven wards of 县人民医院, each with its reserved beds (⌈beds/4⌉) × a year, shown in
-    # 床日 (stored in bed-seconds: 15 × 365 × 86,400)
+    # the seven wards of 县人民医院, each with its reserved beds (⌈beds/4⌉) × the 296 days
+    # from the first admission, shown in 床日 (stored in bed-seconds: 15 × 296 × 86,400)
     assert len(beds["ward"]) == 7
     assert beds["ward"][1] == (
-        "3 | 病区 | — | 县人民医院 · 心血管内科 | 床位 60 张，基层预留 15 张 | — | "
-        "0.00 床日 | 5475.00 床日"
+        "3 | 病区 | — | 县人民医院 · 心血管内科 | 床位 60 张，基层预留 15 张，计 296 天 | — | "
+        "0.00 床日 | 4440.00 床日"
     )
 
     # the columns a page's records cannot fill are left out: a referral has a diagnosis and

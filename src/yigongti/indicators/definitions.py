@@ -491,25 +491,46 @@ def reserved_slot_use(t: Tables, p: Period) -> Any:
     )
 
 
+def _local_midnight(seconds: Any) -> Any:
+    """The epoch seconds of the local (UTC+8) midnight that starts the day of ``seconds``."""
+    day = (seconds + LOCAL_OFFSET_SECONDS) // 86400
+    return day * 86400 - LOCAL_OFFSET_SECONDS
+
+
 def reserved_bed_use(t: Tables, p: Period) -> Any:
     """ref-06: bed-seconds occupied in the reserved pool (admitted until released, clipped to
-    the period) ÷ reserved beds × the period's seconds, at the county-level hospitals: the
-    seed's pool is the lead hospital's beds kept for the grassroots (seeds/004 §9), and a
-    township centre's wards, which take no up-referrals from it, would dilute the county
-    figure and rank at 0 %."""
+    the period) ÷ reserved beds × the seconds they were on offer in the period, at the
+    county-level hospitals: the seed's pool is the lead hospital's beds kept for the
+    grassroots (seeds/004 §9), and a township centre's wards, which take no up-referrals from
+    it, would dilute the county figure and rank at 0 %.
+
+    The beds are on offer from the county's go-live of the bed board: the day (local) of the
+    first admission into any bed of its county-level hospitals [I]. Before it the platform has
+    no bed records, and counting the whole period would read a county's first year on the
+    platform as near 0 % (the demo: 0.23 % for 2025 with four weeks of stays); a period wholly
+    before it, or a county with no admission yet, has no denominator ("—")."""
     start, end = _epochs(p)
     hospitals = t.places.filter(_.tier == TIER_COUNTY)
-    beds = t.bed_bookings.filter(_.pool == "reserved", _.admitted_at.notnull())
-    beds = beds.join(t.wards.select("department_id", "institution_id"), "department_id")
-    beds = beds.join(hospitals, "institution_id")
+    at_hospitals = t.bed_bookings.join(
+        t.wards.select("department_id", "institution_id"), "department_id"
+    ).join(hospitals, "institution_id")
+    live = (
+        at_hospitals.filter(_.admitted_at.notnull())
+        .group_by("county_id")
+        .aggregate(live_at=lambda b: _local_midnight(b.admitted_at.epoch_seconds().min()))
+    )
+    beds = at_hospitals.filter(_.pool == "reserved", _.admitted_at.notnull())
     first = ibis.greatest(beds.admitted_at.epoch_seconds(), ibis.literal(start))
     last = ibis.least(
         ibis.coalesce(beds.closed_at.epoch_seconds(), ibis.literal(end)), ibis.literal(end)
     )
     occupied = ibis.greatest(last - first, ibis.literal(0))
-    wards = t.wards.join(hospitals, "institution_id")
+    wards = t.wards.join(hospitals, "institution_id").join(live, "county_id")
+    offered = ibis.greatest(
+        ibis.literal(end) - ibis.greatest(wards.live_at, ibis.literal(start)), ibis.literal(0)
+    )
     return _shape(beds, occupied, ibis.literal(0), kind=BED).union(
-        _shape(wards, ibis.literal(0), wards.reserved_beds * (end - start), kind=WARD),
+        _shape(wards, ibis.literal(0), wards.reserved_beds * offered, kind=WARD),
         distinct=False,
     )
 
@@ -941,7 +962,8 @@ INDICATORS: tuple[Indicator, ...] = (
         "",
         "",
         (COUNTY, INSTITUTION),
-        "县级医院预留床位在本期内的占用时长（入院至出院，截取在本期内）÷（预留床位数 × 本期时长）；"
+        "县级医院预留床位在本期内的占用时长（入院至出院，截取在本期内）÷（预留床位数 × 本期内"
+        "开放时长）；开放时长自本县床位看板启用（县级医院首次办理入院之日）起计，此前无床位记录；"
         # the share: policy parameter scheduling.reserved_bed_share in force on the snapshot day
         "预留床位数按快照时的预留床位比例（seeds/004 §9：至少 1/4）",
         "[I]",

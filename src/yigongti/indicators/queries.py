@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from yigongti.accounts.rules import Scope
 from yigongti.analytics.queries import get_manifest
+from yigongti.core import clock
 from yigongti.core.queries import get_parameter, prefix_q
 from yigongti.encounters.choices import ExternalKind, Setting
 from yigongti.encounters.models import Encounter, ExternalSettlement
@@ -26,6 +27,7 @@ from yigongti.referrals.models import Referral
 from yigongti.residents.models import Resident
 from yigongti.residents.queries import deidentified_row, masked_row
 from yigongti.scheduling.models import BedBooking, Booking, Schedule
+from yigongti.scheduling.rules import BED_SHARE_KEY, parse_share, reserved_count
 
 
 @dataclass(frozen=True)
@@ -510,15 +512,14 @@ def list_record_rows(
     contributions: list[Contribution],
     *,
     deidentify_on: dt.date | None = None,
-    period_days: int | None = None,
 ) -> list[RecordRow]:
     """The records behind one page of contributions, in its order: encounters, external
     settlements, residents (per-resident measures), and for the referral indicators the
     referrals, bookings, bed bookings, sessions and wards; residents masked; with
     ``deidentify_on`` (an aggregate role's view) de-identified instead: sex and age band only, on the record's own
     date, or on ``deidentify_on`` (the period's last day) for a resident counted in a
-    population. ``period_days`` (the period's length) turns a ward's denominator back into its
-    reserved beds. Only call it for a page the caller has authorised and audited
+    population. A ward shows its reserved beds under today's share (as the snapshot counts
+    them) and the days its denominator counts them for. Only call it for a page the caller has authorised and audited
     (services.do_read_indicator_records)."""
 
     def person(resident: Resident, on: dt.date | None) -> dict[str, str]:
@@ -558,6 +559,7 @@ def list_record_rows(
     )
     settings_label = dict(Setting.choices)
     external_label = dict(ExternalKind.choices)
+    bed_share = parse_share(get_parameter(BED_SHARE_KEY, clock.today()))
     rows = []
     for c in contributions:
         base: dict[str, Any] = {
@@ -651,13 +653,13 @@ def list_record_rows(
             )
         elif c.record_kind == "ward" and c.record_id in wards:
             w = wards[c.record_id]
-            # ref-06 counts a ward's reserved beds × the period's seconds in its denominator
-            reserved = c.denominator / (period_days * 86400) if period_days else None
+            # ref-06 counts a ward's reserved beds × the seconds they were on offer in the period
+            reserved = reserved_count(w.beds, bed_share)
+            days = c.denominator / (reserved * 86400) if reserved else Decimal(0)
             row = RecordRow(
                 found=True,
                 institution=_unit(w.institution, w),
-                setting=f"床位 {w.beds} 张"
-                + (f"，基层预留 {reserved:.0f} 张" if reserved is not None else ""),
+                setting=f"床位 {w.beds} 张，基层预留 {reserved} 张，计 {days:.0f} 天",
                 **base,
             )
         else:

@@ -310,7 +310,6 @@ def records(
     rows = queries.list_record_rows(
         found.rows,
         deidentify_on=each.end if deidentified else None,
-        period_days=(each.end - each.start).days + 1,
     )
     context.update(
         {
