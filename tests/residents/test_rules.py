@@ -252,7 +252,8 @@ class TestAgesAndConsistency:
             (dt.date(1951, 3, 15), dt.date(2021, 3, 14), "60–69岁"),
             (dt.date(1951, 3, 15), dt.date(2021, 3, 15), "70–79岁"),
             (dt.date(2025, 1, 1), dt.date(2025, 12, 31), "未满1岁"),
-            (dt.date(2025, 1, 1), dt.date(2026, 1, 1), "0–9岁"),
+            (dt.date(2025, 1, 1), dt.date(2026, 1, 1), "1–9岁"),  # not "0–9岁" beside 未满1岁
+            (dt.date(2015, 1, 1), dt.date(2025, 1, 1), "10–19岁"),
             (dt.date(1925, 6, 1), dt.date(2025, 5, 31), "90–99岁"),
             (dt.date(1925, 6, 1), dt.date(2025, 6, 1), "100岁及以上"),
         ],
@@ -273,7 +274,8 @@ class TestAgesAndConsistency:
         assert str(birth.year) not in band
         if 1 <= age < 100:
             low, high = (int(x) for x in band.removesuffix("岁").split("–"))
-            assert (high - low, low % 10) == (9, 0) and low <= age <= high
+            # ten-year bands, the first one from 1 (未满1岁 comes before it)
+            assert (high % 10, low) == (9, max(high - 9, 1)) and low <= age <= high
         else:
             assert band == ("未满1岁" if age < 1 else "100岁及以上")
 

@@ -205,14 +205,15 @@ def age_on(birth_date: dt.date, today: dt.date) -> int:
 
 def age_band(birth_date: dt.date, on: dt.date) -> str:
     """The ten-year age band on a day, as de-identified views show it ("60–69岁"; "未满1岁"
-    before the first birthday; "100岁及以上"): never the birth date itself."""
+    before the first birthday, then "1–9岁", so no two bands overlap; "100岁及以上"): never
+    the birth date itself."""
     age = age_on(birth_date, on)
     if age < 1:
         return "未满1岁"
     if age >= 100:
         return "100岁及以上"
     low = age // 10 * 10
-    return f"{low}–{low + 9}岁"
+    return f"{max(low, 1)}–{low + 9}岁"
 
 
 def is_minor(birth_date: dt.date, today: dt.date) -> bool:
