@@ -23,6 +23,11 @@ class DomainError(Exception):
             parts.append(label + "；".join(messages))
         return "；".join(parts)
 
+    def text(self) -> str:
+        """The messages alone, as a page shows them away from any field (no ``year：``
+        prefix: field names are identifiers, not words users read)."""
+        return "；".join(m for messages in self.field_errors.values() for m in messages)
+
 
 class AccessDenied(Exception):
     """The caller may not see or change this record; the reason is in Chinese."""

@@ -216,7 +216,7 @@ def evidence_withdraw(request: HttpRequest, pk: int) -> HttpResponse:
     except AccessDenied as exc:
         return _forbidden(request, exc.reason)
     except DomainError as exc:
-        messages.error(request, f"未撤回：{exc.summary()}")
+        messages.error(request, f"未撤回：{exc.text()}")
     return redirect(_register_url(item.medcom, item.year, item.indicator_code))
 
 

@@ -251,7 +251,7 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
         try:
             estimate = services.estimate_out_of_pocket(referral, calc.cleaned_data["total"])
         except DomainError as exc:
-            calc.add_error("total", exc.summary())
+            calc.add_error("total", exc.text())
     medcom = referral.from_institution.medcom_id
     grassroots = queries.list_targets(Direction.DOWN, medcom)
     wards = queries.list_departments(
@@ -343,7 +343,7 @@ def act(request: HttpRequest, pk: int, action: str) -> HttpResponse:
     except AccessDenied as exc:
         return _forbidden(request, exc.reason)
     except (DomainError, ValueError) as exc:
-        messages.error(request, exc.summary() if isinstance(exc, DomainError) else "提交的数据有误")
+        messages.error(request, exc.text() if isinstance(exc, DomainError) else "提交的数据有误")
     else:
         messages.success(request, "已办理")
     return redirect("referrals:detail", pk)
@@ -370,7 +370,7 @@ def print_form(request: HttpRequest, pk: int) -> HttpResponse:
         try:
             pdf = html_to_pdf(html, base_url=request.build_absolute_uri("/"))
         except DomainError as exc:
-            messages.error(request, exc.summary())
+            messages.error(request, exc.text())
             return redirect("referrals:detail", referral.pk)
         response = HttpResponse(pdf, content_type="application/pdf")
         response["Content-Disposition"] = f'attachment; filename="{referral.number}.pdf"'
@@ -387,7 +387,7 @@ def task_done(request: HttpRequest, pk: int) -> HttpResponse:
     except AccessDenied as exc:
         return _forbidden(request, exc.reason)
     except DomainError as exc:
-        messages.error(request, exc.summary())
+        messages.error(request, exc.text())
     else:
         messages.success(request, "随访已记录")
     return redirect(f"{reverse('referrals:worklist')}?box=tasks")

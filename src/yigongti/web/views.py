@@ -491,7 +491,7 @@ def resident_reveal(request: HttpRequest, mpi_id: str) -> HttpResponse:
         try:
             context["revealed"] = {field: do_reveal_field(actor, resident, field, basis)}
         except DomainError as exc:
-            messages.error(request, exc.summary())
+            messages.error(request, exc.text())
     return render(request, "web/resident_detail.html", context)
 
 
@@ -534,7 +534,7 @@ def duplicate_decide(request: HttpRequest, pk: int) -> HttpResponse:
             survivor = do_merge_duplicate(actor, candidate, keep.pk, note)
             messages.success(request, f"已合并，保留主索引号 {survivor.mpi_id}")
     except (DomainError, AccessDenied) as exc:
-        messages.error(request, exc.reason if isinstance(exc, AccessDenied) else exc.summary())
+        messages.error(request, exc.reason if isinstance(exc, AccessDenied) else exc.text())
     return redirect(back)
 
 
