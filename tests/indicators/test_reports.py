@@ -165,6 +165,13 @@ def test_excel_sheets_values_formats_and_caliber(county: Path, settings: Any) ->
     ]
     r = row_of(sheet, "nhc-10")
     assert (sheet.cell(r, 4).value, sheet.cell(r, 4).number_format) == (5000, '"¥"#,##0.00')
+    # the growth rate is computed like any other: its township and institution tables are
+    # there (no stays a year earlier: "—"); before, the report treated it as not computed
+    towns = section_rows(sheet, "按乡镇：nhc-10g 参保人县域内住院人均费用增长率")
+    assert [(t[1], t[3]) for t in towns] == [("河口乡", "—")]
+    items = dict(report.dimensions)["提效能"]
+    growth = next(i for i in items if i.indicator.code == "nhc-10g")
+    assert growth.computed and len(growth.breakdowns) == 2
     assert sheet.cell(r, 6).value == 2 and sheet.cell(r, 6).number_format == "#,##0"
     # print setup: A4 landscape, one page wide, the header row repeated
     assert sheet.page_setup.orientation == "landscape"
@@ -220,7 +227,7 @@ def test_command_writes_both_and_refuses_a_year_without_results(
     assert pdf.read_bytes().startswith(b"%PDF-")
 
     missing = tmp_path / "none.xlsx"
-    with pytest.raises(CommandError, match="2024 年没有指标结果：请先运行 yigongti indicators"):
+    with pytest.raises(CommandError, match="2024 年没有指标结果：请先计算该年度的指标"):
         call_command(
             "indicators", "report", "--year", "2024", "--format", "xlsx", "--out", str(missing)
         )
@@ -260,7 +267,10 @@ def test_download_from_the_dashboard_and_refusals(world: Any, county: Path, sett
     # a year without results and an unknown format go back to the dashboard with the reason
     response = client.get("/indicators/report/?year=2024&format=xlsx", follow=True)
     assert response.redirect_chain == [("/indicators/", 302)]
-    assert "2024 年没有指标结果" in response.content.decode()
+    shown = response.content.decode()
+    # in words for officials: no field name ("year：") and no command line
+    assert "2024 年没有指标结果：请先计算该年度的指标（由信息中心在数据快照后计算）" in shown
+    assert "year：" not in shown and "yigongti indicators" not in shown
     response = client.get("/indicators/report/?year=2025&format=docx", follow=True)
     assert "报告格式“docx”不可用" in response.content.decode()
 

@@ -78,7 +78,8 @@ class ReportIndicator:
 
     @property
     def computed(self) -> bool:
-        return self.indicator.measure is not None
+        """Computed by the engine: a measure, or a growth rate of another's (nhc-10g)."""
+        return self.indicator.computed
 
 
 @dataclass(frozen=True)
@@ -114,7 +115,8 @@ def build_report(year: str, scope: Scope = EVERYTHING, county: str = "") -> Repo
     chosen = rules.choose_county(counties, county)
     if chosen is None:
         raise DomainError(
-            f"{year} 年没有指标结果：请先运行 yigongti indicators compute --period {year} --breakdown",
+            # a page shows it too: no command line (the CLI's users know `indicators compute`)
+            f"{year} 年没有指标结果：请先计算该年度的指标（由信息中心在数据快照后计算）",
             field="year",
         )
     if county and chosen[0] != county:
@@ -126,7 +128,7 @@ def build_report(year: str, scope: Scope = EVERYTHING, county: str = "") -> Repo
     by_dimension: dict[str, list[ReportIndicator]] = {}
     for row in queries.with_verdicts(queries.list_overview(year, code), scope, year, code):
         indicator = row.indicator
-        computed = indicator.measure is not None
+        computed = indicator.computed  # a growth rate too: its value, trend and rankings
         breakdowns = []
         if computed:
             for level in (definitions.TOWNSHIP, definitions.INSTITUTION):
