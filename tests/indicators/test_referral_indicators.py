@@ -91,12 +91,13 @@ def referred(county: Path, world: Any, actor_for: Any) -> Path:
 
 def test_referral_indicators_2025(referred: Path) -> None:
     c, hk = county_code(), hekou_code()
-    # ref-01: up-referrals R1 (桃源村卫生室) + R2 (河口乡卫生院) ÷ 基层 discharges S2
-    assert results("ref-01", "2025", "county")[c] == (D(2), D(1), D(200))
-    assert results("ref-01", "2025", "township")[hk] == (D(2), D(1), D(200))
+    # ref-01: the up-referral R2 (河口乡卫生院) ÷ the township tier's discharges S2; R1, sent
+    # by 桃源村卫生室 (a village clinic, no stays), is not counted on either side
+    assert results("ref-01", "2025", "county")[c] == (D(1), D(1), D(100))
+    assert results("ref-01", "2025", "township")[hk] == (D(1), D(1), D(100))
     by_inst = results("ref-01", "2025", "institution")
     assert by_inst["QH1002"] == (D(1), D(1), D(100))
-    assert by_inst["QH2003"] == (D(1), D(0), None)  # a village clinic has no stays: "—"
+    assert "QH2003" not in by_inst  # before: (1, 0, "—"), a numerator no ranking could show
     # ref-02: the down-referral R3 (县人民医院) ÷ 县级 discharges S1, S3
     assert results("ref-02", "2025", "county")[c] == (D(1), D(2), D(50))
     assert results("ref-02", "2025", "institution")["QH0001"] == (D(1), D(2), D(50))

@@ -79,7 +79,9 @@ def test_a_period_without_results_says_so(world: Any, county: Path, settings: An
     for asked in ("2026", "bogus"):
         page = client.get("/indicators/", {"period": asked})
         assert page.context["period"] == "2025"
-        assert f"统计期“{asked}”没有计算结果，下面显示 2025。" in page.content.decode(), asked
+        shown = page.content.decode()
+        assert f"统计期“{asked}”没有计算结果，下面显示 2025。" in shown, asked
+        assert "请联系信息中心计算" in shown and "yigongti" not in shown.split("<footer")[0]
     page = client.get("/indicators/", {"period": "2025"})
     assert 'id="missing-period"' not in page.content.decode()
 
@@ -248,6 +250,19 @@ def test_no_value_shows_a_dash_and_the_township_ranking_says_what_it_leaves_out(
     assert "0 / 0" not in row and row.count("—") >= 2 and "无数据" in row
     ranking = page.split('id="ranking"')[1].split("</table>")[0]
     assert "河口乡" in ranking and "0 / 0" not in ranking
-    assert "县级医院服务全县，不计入任何乡镇" in page.split('id="ranking-note"')[1]
+    note = page.split('id="ranking-note">')[1].split("</p>")[0]
+    assert note == (  # a growth rate's ranking says what its numerator and denominator are
+        "各乡镇的增长率按其乡镇卫生院、村卫生室本期与上年同期的住院人均费用计算，县级医院不计入"
+        "任何乡镇；分子为两期人均费用之差（元），分母为上年同期人均费用（元）。"
+    )
+
+    def note_of(code: str) -> str:
+        shown = client.get(f"/indicators/?period=2025&indicator={code}&level=township")
+        return shown.content.decode().split('id="ranking-note">')[1].split("</p>")[0]
+
+    # by institution, the county hospitals in no township; by home (op-01); grassroots only
+    assert "县级医院服务全县，不计入任何乡镇" in note_of("nhc-12")
+    assert note_of("op-01").startswith("乡镇按居民户籍所在地统计")
+    assert note_of("ref-01") == "只统计乡镇卫生院、社区卫生服务中心的上转和出院，各乡镇之和即全县。"
     page = client.get("/indicators/?period=2025&indicator=nhc-10g&level=institution")
     assert 'id="ranking-note"' not in page.content.decode()

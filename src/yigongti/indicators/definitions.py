@@ -24,7 +24,7 @@ import ibis
 from ibis import _
 
 from yigongti.encounters.choices import ExternalKind, Setting
-from yigongti.indicators.rules import TIER_COUNTY, Period
+from yigongti.indicators.rules import TIER_COUNTY, TIER_TOWNSHIP, Period
 from yigongti.residents.choices import InsuranceType
 
 # A measure's numerator and denominator per record: 18 digits hold any one record's amount and
@@ -115,6 +115,14 @@ class Indicator:
     # What the drill-down says of the institutions listed under the county, when the
     # indicator's own places differ from the levels' (ref-06: county-level hospitals only).
     children_note: str = ""
+    # What the township ranking says of how townships are made up, when not the usual
+    # (TOWNSHIP_NOTE: by the institutions in them, the county hospitals in none).
+    township_note: str = ""
+
+    @property
+    def ranking_note(self) -> str:
+        """The note under the township ranking."""
+        return self.township_note or TOWNSHIP_NOTE
 
     @property
     def computed(self) -> bool:
@@ -132,6 +140,16 @@ class Indicator:
         e.g. "县 › 机构 › 明细" for an indicator with no township level."""
         return " › ".join([*(LEVEL_WORDS[lv] for lv in self.levels if lv in LEVEL_WORDS), "明细"])
 
+
+# The township ranking's notes (Indicator.ranking_note): townships made up of the
+# institutions in them, or of the residents living in them.
+TOWNSHIP_NOTE = (
+    "乡镇排名只含乡镇卫生院和村卫生室；县级医院服务全县，不计入任何乡镇，所以各乡镇的值与全县"
+    "不同，分母之和也小于全县。"
+)
+HOME_NOTE = (
+    "乡镇按居民户籍所在地统计：居民在县级医院或县外就诊也计入其户籍所在乡镇，各乡镇之和即全县。"
+)
 
 ENCOUNTER, SETTLEMENT, RESIDENT = "encounter", "settlement", "resident"
 REFERRAL, SCHEDULE, BOOKING, BED, WARD = "referral", "schedule", "booking", "bed_booking", "ward"
@@ -427,10 +445,12 @@ def _discharges(t: Tables, p: Period, grassroots: bool) -> Any:
 
 
 def up_referral_rate(t: Tables, p: Period) -> Any:
-    """ref-01: up-referrals sent by 基层 institutions ÷ their inpatient discharges (calibration
-    §6: about 3–6% of THC inpatients)."""
-    sent = _sent(t, p, UP, "from_institution_id")
-    stays = _discharges(t, p, True)
+    """ref-01: up-referrals sent by the township tier (乡镇卫生院, 社区卫生服务中心) ÷ their
+    inpatient discharges (calibration §6: about 3–6% of THC inpatients). Both sides from the
+    same institutions: a village clinic's up-referrals have no stays to be a share of (they
+    made the county read 21 % in the demo, its townships above their own centres)."""
+    sent = _sent(t, p, UP, "from_institution_id").filter(_.tier == TIER_TOWNSHIP)
+    stays = _discharges(t, p, True).filter(_.tier == TIER_TOWNSHIP)
     one, zero = ibis.literal(1), ibis.literal(0)
     return _shape(sent, one, zero, kind=REFERRAL).union(_shape(stays, zero, one), distinct=False)
 
@@ -707,6 +727,8 @@ INDICATORS: tuple[Indicator, ...] = (
         growth_of="nhc-10",
         numerator_unit="元",
         denominator_unit="元",
+        township_note="各乡镇的增长率按其乡镇卫生院、村卫生室本期与上年同期的住院人均费用计算，"
+        "县级医院不计入任何乡镇；分子为两期人均费用之差（元），分母为上年同期人均费用（元）。",
     ),
     Indicator(
         "nhc-11",
@@ -784,6 +806,7 @@ INDICATORS: tuple[Indicator, ...] = (
         "[I]",
         "computed",
         visits_per_thousand,
+        township_note=HOME_NOTE,
     ),
     Indicator(
         "op-02",
@@ -799,6 +822,7 @@ INDICATORS: tuple[Indicator, ...] = (
         "[I]",
         "computed",
         stays_per_thousand,
+        township_note=HOME_NOTE,
     ),
     Indicator(
         "op-03",
@@ -879,11 +903,12 @@ INDICATORS: tuple[Indicator, ...] = (
         "",
         ALL_LEVELS,
         # the usual range: reference/calibration.md §6 [EST]
-        "基层医疗卫生机构提交的上转人次 ÷ 基层医疗卫生机构出院人次（按提交日期、出院日期）；"
-        "乡镇卫生院一般为 3%–6%（参考值 [EST]）",
+        "乡镇卫生院、社区卫生服务中心提交的上转人次 ÷ 其出院人次（按提交日期、出院日期）；"
+        "村卫生室、社区卫生服务站没有住院，其上转不计入；一般为 3%–6%（参考值 [EST]）",
         "[I]",
         "computed",
         up_referral_rate,
+        township_note="只统计乡镇卫生院、社区卫生服务中心的上转和出院，各乡镇之和即全县。",
     ),
     Indicator(
         "ref-02",
@@ -926,8 +951,10 @@ INDICATORS: tuple[Indicator, ...] = (
         "",
         "",
         (COUNTY, INSTITUTION),
+        # stored as seconds ÷ 3,600 a referral (numerator_per / denominator_per below;
+        # the CSV/XLSX export keeps them: docs/indicators.md)
         "本期同意接收的转诊单从提交到同意的时长之和（小时）÷ 单数（按接收机构）；"
-        "导出的计算结果中分子以秒计、分母每单记 3600",
+        "急诊转诊提交即由系统接收，计 0 小时",
         "[I]",
         "computed",
         acceptance_hours,

@@ -1305,7 +1305,9 @@ def read_records(
     root = root or default_root()
     manifest = snapshot.read_manifest(root)
     if not manifest.get("snapshot_id"):
-        raise DomainError("还没有分析快照：请先运行 yigongti snapshot", field="snapshot")
+        raise DomainError(
+            "还没有分析快照，暂不能查看明细：请联系信息中心生成数据快照", field="snapshot"
+        )
     place, homes = places(
         _read(root, "divisions"),
         _read(root, "institutions"),

@@ -143,7 +143,7 @@ def report(request: HttpRequest) -> HttpResponse:
         built = reports.build_report(year, actor.scope, request.GET.get("county", "")[:12])
         content = reports.render(built, fmt)
     except DomainError as exc:
-        messages.error(request, exc.summary())
+        messages.error(request, exc.text())
         return redirect(reverse("indicators:dashboard"))
     response = HttpResponse(content, content_type=reports.CONTENT_TYPES[fmt])
     response["Content-Disposition"] = reports.content_disposition(reports.file_name(built, fmt))
@@ -305,7 +305,7 @@ def records(
     except AccessDenied as exc:
         return _forbidden(request, exc.reason)
     except DomainError as exc:
-        context["error"] = exc.summary()
+        context["error"] = exc.text()
         return render(request, "indicators/records.html", context)
     rows = queries.list_record_rows(
         found.rows,
