@@ -102,6 +102,21 @@ PHARMACY_PER_PERSON = 1.2
 # §2 admissions about 21.4 per 100 (2023) [DER]; §8 18-22 per 100, 85-90 % inside the county,
 # 15-25 % of in-county admissions at THCs [DER/EST].
 ADMISSIONS_PER_100 = 20.0
+# §2 how the national volumes grew in a year, 2023 → 2024: visits 6.8 → 7.2 per person and
+# admissions 21.4 → 22.1 per 100 [OFF/DER]. The rates above are the latest generated year's;
+# each year before it is smaller by these factors, so a demo's two years do not read alike to
+# the visit (a page review saw 280,500 visits and 8,750 discharges in both 2024 and 2025).
+VISIT_GROWTH = 7.2 / 6.8
+ADMISSION_GROWTH = 22.1 / 21.4
+
+
+def year_volumes(year: int, latest: int) -> tuple[float, float]:
+    """Visits per person and admissions per 100 of ``year``, ``latest`` being the
+    calibration's year: the rates above shrunk by a year's growth for each year before."""
+    back = latest - year
+    return VISITS_PER_PERSON / VISIT_GROWTH**back, ADMISSIONS_PER_100 / ADMISSION_GROWTH**back
+
+
 ADMISSIONS_IN_COUNTY = 0.875
 ADMISSIONS_AT_THC = 0.20
 # In-county hospital admissions between general, TCM and MCH hospitals [I, inferred].

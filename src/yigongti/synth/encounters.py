@@ -516,7 +516,8 @@ def _draw_year(dr: Drawer, proc_codes: list[str], grades: dict[str, int | None])
     """All blocks of one year, in a fixed order."""
     w, rng = dr.w, dr.rng
     pop = len(w.resident_ids)
-    visits = pop * cal.VISITS_PER_PERSON
+    per_person, per_100 = cal.year_volumes(dr.year, AS_OF.year)
+    visits = pop * per_person
     blocks: list[Block] = []
     proc_index = {c: i for i, c in enumerate(proc_codes)}
 
@@ -578,7 +579,7 @@ def _draw_year(dr: Drawer, proc_codes: list[str], grades: dict[str, int | None])
             )
 
     # Admissions: in county (county hospitals and THCs) and out of county.
-    admissions = pop * cal.ADMISSIONS_PER_100 / 100
+    admissions = pop * per_100 / 100
     in_county = round(admissions * cal.ADMISSIONS_IN_COUNTY)
     n_thc = round(in_county * cal.ADMISSIONS_AT_THC)
     for place, n, mix in (
