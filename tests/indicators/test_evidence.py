@@ -593,6 +593,10 @@ def test_assess_and_withdraw_through_the_page(world: Any, actor_for: Any, media:
     one = section(client.get("/indicators/evidence/?year=2025").content.decode(), "nhc-01")
     verdict = one.split('id="nhc-01-verdict"')[1].split("</span></span>")[0]
     assert "达标" in verdict and "基本达标" not in verdict
+    # 达标 with no evidence for any of the five criteria: the page warns (the verdict stands)
+    gaps = one.split('id="nhc-01-gaps">')[1].split("</div>")[0]
+    assert gaps.startswith("评定为达标，但尚有 5 项评判要点没有佐证材料")
+    assert 'id="nhc-02-gaps"' not in client.get("/indicators/evidence/?year=2025").content.decode()
     history = one.split('id="nhc-01-history"')[1]
     assert "基本达标" in history and "信息统一管理缺佐证" in history
     staff = client_for(world, "centre_staff")

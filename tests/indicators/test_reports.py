@@ -168,7 +168,8 @@ def test_excel_sheets_values_formats_and_caliber(county: Path, settings: Any) ->
     # the growth rate is computed like any other: its township and institution tables are
     # there (no stays a year earlier: "—"); before, the report treated it as not computed
     towns = section_rows(sheet, "按乡镇：nhc-10g 参保人县域内住院人均费用增长率")
-    assert [(t[1], t[3]) for t in towns] == [("河口乡", "—")]
+    # no value, so no parts either: "—" as on the dashboard, not "¥0.00 / ¥0.00"
+    assert [(t[1], t[3], t[4], t[5]) for t in towns] == [("河口乡", "—", "—", "—")]
     items = dict(report.dimensions)["提效能"]
     growth = next(i for i in items if i.indicator.code == "nhc-10g")
     assert growth.computed and len(growth.breakdowns) == 2

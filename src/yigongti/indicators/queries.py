@@ -720,6 +720,13 @@ class RegisterEntry:
     def covered(self) -> int:
         return sum(1 for row in self.checklist if row.evidence_count)
 
+    @property
+    def met_with_gaps(self) -> int:
+        """The criteria without evidence when the current verdict is 达标 (else 0): the page
+        warns, the county's verdict stands."""
+        met = self.current is not None and self.current.verdict == "met"
+        return len(self.checklist) - self.covered if met else 0
+
 
 def get_register(medcom: Medcom, year: int, scope: Scope) -> list[RegisterEntry]:
     """nhc-01 … nhc-03 for one medcom and year: checklist, visible items, assessments."""

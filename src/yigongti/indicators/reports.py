@@ -389,6 +389,12 @@ def _write_value(
         sheet.write_number(row, col, excel_value(value, unit), f.number(value_format(unit)))
 
 
+def _parts(r: dict[str, Any]) -> tuple[Decimal | None, Decimal | None]:
+    """A breakdown row's numerator and denominator, none without a value (the dashboard's
+    "—" for a category or an institution with nothing to divide by)."""
+    return (None, None) if r["value"] is None else (r["numerator"], r["denominator"])
+
+
 def _write_amount(
     sheet: Any, f: _Book, row: int, col: int, amount: Decimal | None, unit: str, per: int = 1
 ) -> None:
@@ -545,12 +551,10 @@ def _dimension(
                 sheet.write_string(row, 1, r["name"], f.text)
                 sheet.write_string(row, 2, r["code"], f.text)
                 _write_value(sheet, f, row, 3, r["value"], ind.unit)
-                _write_amount(
-                    sheet, f, row, 4, r["numerator"], ind.numerator_unit, ind.numerator_per
-                )
-                _write_amount(
-                    sheet, f, row, 5, r["denominator"], ind.denominator_unit, ind.denominator_per
-                )
+                # no value, no parts: "—" as on the dashboard (not "¥0.00 / 0")
+                num, den = _parts(r)
+                _write_amount(sheet, f, row, 4, num, ind.numerator_unit, ind.numerator_per)
+                _write_amount(sheet, f, row, 5, den, ind.denominator_unit, ind.denominator_per)
     _print_setup(sheet, header_row, row, last, report.title)
 
 
@@ -685,10 +689,10 @@ def _pdf_item(item: ReportIndicator) -> dict[str, Any]:
                         "name": r["name"] if table.ranked else f"{r['name']} {r['code']}".strip(),
                         "value": format_value(r["value"], ind.unit),
                         "numerator": format_amount(
-                            r["numerator"], ind.numerator_unit, ind.numerator_per
+                            _parts(r)[0], ind.numerator_unit, ind.numerator_per
                         ),
                         "denominator": format_amount(
-                            r["denominator"], ind.denominator_unit, ind.denominator_per
+                            _parts(r)[1], ind.denominator_unit, ind.denominator_per
                         ),
                     }
                     for r in table.rows
