@@ -272,11 +272,11 @@ def test_county_only_indicator_has_no_deeper_links_but_county_records(
     assert client.get(url("nhc-08", "township", hekou_code())).status_code == 404
     body = client.get(url("nhc-08", "county", county_code(), records=True)).content.decode()
     shown = listed(body)
-    assert ("settlement", str(x("X1")), "0.00", "14000.00") in shown
+    assert ("settlement", str(x("X1")), "0.00", "14,000.00") in shown  # thousands grouped
     assert ("settlement", str(x("X3")), "0.00", "300.00") in shown
-    assert ("encounter", str(e("S1")), "6000.00", "6000.00") in shown
+    assert ("encounter", str(e("S1")), "6,000.00", "6,000.00") in shown
     assert len(shown) == 9
-    assert "共 9 条记录" in body and "7780.00 / 分母 22080.00" in body
+    assert "共 9 条记录" in body and "7,780.00 / 分母 22,080.00" in body
     x1 = body.split(f'data-kind="settlement" data-id="{x("X1")}"')[1].split("</tr>")[0]
     assert "¥20,000.00" in x1 and "¥14,000.00" in x1 and "省人民医院（县域外就医）" in x1
     assert "时间线" not in body.split('id="records"')[1]  # aggregate role: no timeline links

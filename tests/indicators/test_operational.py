@@ -352,6 +352,6 @@ def test_dashboard_shows_operational_rows_and_categories(
     page = client.get("/indicators/?period=2025&indicator=op-04").content.decode()
     table = page.split('id="category-table"')[1].split("</table>")[0]
     county = table.split('data-category="county"')[1].split("</tr>")[0]
-    assert "县级" in county and "5500.00 元" in county and "11000.00 / 2" in county
+    assert "县级" in county and "5500.00 元" in county and "11,000.00 / 2" in county
     village = table.split('data-category="village"')[1].split("</tr>")[0]
     assert "村卫生室" in village and "—" in village  # village clinics have no stays

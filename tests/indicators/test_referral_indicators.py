@@ -245,7 +245,7 @@ def test_records_behind_the_referral_indicators(referred: Path, world: Any, sett
     assert len(beds["ward"]) == 7
     assert beds["ward"][1] == (
         "3 | 病区 | — | 县人民医院 · 心血管内科 | 床位 60 张，基层预留 15 张，计 296 天 | — | "
-        "0.00 床日 | 4440.00 床日"
+        "0.00 床日 | 4,440.00 床日"
     )
 
     # the columns a page's records cannot fill are left out: a referral has a diagnosis and

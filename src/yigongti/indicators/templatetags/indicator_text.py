@@ -15,13 +15,18 @@ register.filter("tag_label", rules.tag_label)  # [I] → 据原文推定
 
 @register.filter
 def numerator_text(amount: Any, indicator: definitions.Indicator) -> str:
-    """A numerator in the unit users read (ref-06's bed-seconds as 床日); ``rules.amount_text``."""
-    return rules.amount_text(amount, indicator.numerator_unit, indicator.numerator_per)
+    """A numerator in the unit users read (ref-06's bed-seconds as 床日), with thousands
+    separators (``50,214,107.52``, as the reports); ``rules.amount_text``."""
+    return rules.amount_text(
+        amount, indicator.numerator_unit, indicator.numerator_per, grouped=True
+    )
 
 
 @register.filter
 def denominator_text(amount: Any, indicator: definitions.Indicator) -> str:
-    return rules.amount_text(amount, indicator.denominator_unit, indicator.denominator_per)
+    return rules.amount_text(
+        amount, indicator.denominator_unit, indicator.denominator_per, grouped=True
+    )
 
 
 @register.filter
