@@ -416,8 +416,13 @@ def _local_day(moment: Any) -> Any:
     arithmetic, which every engine computes alike (DuckDB and Spark checked equal at the
     16:00 UTC boundary); a date, so a period filters it with ``between`` and the engine plans
     it like any other date (services._split)."""
-    days = (moment.epoch_seconds() + LOCAL_OFFSET_SECONDS) // 86400
+    days = _local_day_number(moment.epoch_seconds())
     return (ibis.date(1970, 1, 1) + days.as_interval("D")).cast("date")
+
+
+def _local_day_number(seconds: Any) -> Any:
+    """Local (UTC+8) days since 1970-01-01 of epoch ``seconds``, in integers."""
+    return (seconds + LOCAL_OFFSET_SECONDS) // 86400
 
 
 def _referrals_at(t: Tables, by: str) -> Any:
@@ -513,8 +518,7 @@ def reserved_slot_use(t: Tables, p: Period) -> Any:
 
 def _local_midnight(seconds: Any) -> Any:
     """The epoch seconds of the local (UTC+8) midnight that starts the day of ``seconds``."""
-    day = (seconds + LOCAL_OFFSET_SECONDS) // 86400
-    return day * 86400 - LOCAL_OFFSET_SECONDS
+    return _local_day_number(seconds) * 86400 - LOCAL_OFFSET_SECONDS
 
 
 def reserved_bed_use(t: Tables, p: Period) -> Any:

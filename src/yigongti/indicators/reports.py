@@ -103,6 +103,12 @@ class Report:
         return [item for _, items in self.dimensions for item in items]
 
 
+def _shown(row: dict[str, Any]) -> dict[str, Any]:
+    """A breakdown row as both formats print it: no value, no parts — "—" as on the dashboard
+    (not "¥0.00 / 0") for a category or an institution with nothing to divide by."""
+    return {**row, "numerator": None, "denominator": None} if row["value"] is None else row
+
+
 def build_report(year: str, scope: Scope = EVERYTHING, county: str = "") -> Report:
     """The report of a county's year from its stored results; DomainError (Chinese) when the
     year is malformed, has no results, or ``county`` (a division code; "" = the first the
@@ -139,7 +145,7 @@ def build_report(year: str, scope: Scope = EVERYTHING, county: str = "") -> Repo
                             LEVEL_NAMES[level],
                             "编码",
                             [
-                                {**r, "code": r["org_code"]}
+                                _shown({**r, "code": r["org_code"]})
                                 for r in queries.list_ranking(indicator.code, year, level, code)
                             ],
                         )
@@ -151,13 +157,15 @@ def build_report(year: str, scope: Scope = EVERYTHING, county: str = "") -> Repo
                         indicator.category_label,
                         "说明",
                         [
-                            {
-                                "name": c.label,
-                                "code": c.name,
-                                "value": c.value,
-                                "numerator": c.numerator,
-                                "denominator": c.denominator,
-                            }
+                            _shown(
+                                {
+                                    "name": c.label,
+                                    "code": c.name,
+                                    "value": c.value,
+                                    "numerator": c.numerator,
+                                    "denominator": c.denominator,
+                                }
+                            )
                             for c in queries.list_category_breakdown(indicator, year, code)
                         ],
                         ranked=False,
@@ -389,12 +397,6 @@ def _write_value(
         sheet.write_number(row, col, excel_value(value, unit), f.number(value_format(unit)))
 
 
-def _parts(r: dict[str, Any]) -> tuple[Decimal | None, Decimal | None]:
-    """A breakdown row's numerator and denominator, none without a value (the dashboard's
-    "—" for a category or an institution with nothing to divide by)."""
-    return (None, None) if r["value"] is None else (r["numerator"], r["denominator"])
-
-
 def _write_amount(
     sheet: Any, f: _Book, row: int, col: int, amount: Decimal | None, unit: str, per: int = 1
 ) -> None:
@@ -551,10 +553,12 @@ def _dimension(
                 sheet.write_string(row, 1, r["name"], f.text)
                 sheet.write_string(row, 2, r["code"], f.text)
                 _write_value(sheet, f, row, 3, r["value"], ind.unit)
-                # no value, no parts: "—" as on the dashboard (not "¥0.00 / 0")
-                num, den = _parts(r)
-                _write_amount(sheet, f, row, 4, num, ind.numerator_unit, ind.numerator_per)
-                _write_amount(sheet, f, row, 5, den, ind.denominator_unit, ind.denominator_per)
+                _write_amount(
+                    sheet, f, row, 4, r["numerator"], ind.numerator_unit, ind.numerator_per
+                )
+                _write_amount(
+                    sheet, f, row, 5, r["denominator"], ind.denominator_unit, ind.denominator_per
+                )
     _print_setup(sheet, header_row, row, last, report.title)
 
 
@@ -689,10 +693,10 @@ def _pdf_item(item: ReportIndicator) -> dict[str, Any]:
                         "name": r["name"] if table.ranked else f"{r['name']} {r['code']}".strip(),
                         "value": format_value(r["value"], ind.unit),
                         "numerator": format_amount(
-                            _parts(r)[0], ind.numerator_unit, ind.numerator_per
+                            r["numerator"], ind.numerator_unit, ind.numerator_per
                         ),
                         "denominator": format_amount(
-                            _parts(r)[1], ind.denominator_unit, ind.denominator_per
+                            r["denominator"], ind.denominator_unit, ind.denominator_per
                         ),
                     }
                     for r in table.rows

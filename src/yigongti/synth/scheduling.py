@@ -32,6 +32,7 @@ from yigongti.organizations.models import Department, Institution
 from yigongti.residents.models import CareRelationship, Resident
 from yigongti.scheduling.choices import BedStatus, BookingStatus, Session
 from yigongti.scheduling.models import BedBooking, Booking, Schedule
+from yigongti.scheduling.rules import ACTIVE_BED
 from yigongti.scheduling.services import (
     ScheduleInput,
     check_patient,
@@ -174,9 +175,6 @@ def build_schedules(
     return summary
 
 
-IN_BED = (BedStatus.HELD, BedStatus.ADMITTED)
-
-
 def _book(published: list[Schedule], rng: np.random.Generator, summary: ScheduleSummary) -> None:
     today = clock.today()
     bookers = [a for a in (_actor(u) for u in GRASSROOTS_BOOKERS) if a is not None]
@@ -197,7 +195,7 @@ def _book(published: list[Schedule], rng: np.random.Generator, summary: Schedule
             check_patient(schedule.department, resident, schedule.day)
         except DomainError:
             return
-        if BedBooking.objects.filter(resident=resident, status__in=IN_BED).exists():
+        if BedBooking.objects.filter(resident=resident, status__in=ACTIVE_BED).exists():
             return  # held for a ward or on one: no outpatient appointment meanwhile
         try:
             do_book_slot(actor, schedule.pk, resident, fee_waived=green, priority=green)
@@ -235,7 +233,7 @@ def _hold_beds(
     """A few holds on the cardiology and internal-medicine wards: up-referrals from the township
     doctors into the reserved beds, the desk's own patients into public beds; some admitted."""
     desk = _actor(DESK)
-    active = BedBooking.objects.filter(department__institution=lead, status__in=IN_BED)
+    active = BedBooking.objects.filter(department__institution=lead, status__in=ACTIVE_BED)
     if desk is None or active.exists():
         return  # once: a later roll-forward leaves the board as the hospital left it
     today = clock.today()
