@@ -22,6 +22,7 @@ from yigongti.encounters.services import (
     upsert_encounters,
     upsert_external_settlements,
 )
+from yigongti.staff.models import Practitioner
 
 pytestmark = pytest.mark.django_db
 TODAY = dt.date(2025, 12, 31)
@@ -103,6 +104,7 @@ def test_snapshot_writes_partitions_manifest_and_no_identities(
         "encounters/year=2025/month=3/part-0.parquet",
         "external_settlements/year=2025/month=2/part-0.parquet",
         "institutions/part-0.parquet",
+        "practitioners/part-0.parquet",
         "referrals/part-0.parquet",
         "residents/part-0.parquet",
         "schedules/part-0.parquet",
@@ -126,6 +128,14 @@ def test_snapshot_writes_partitions_manifest_and_no_identities(
     assert part["rows"] == 2 and len(part["sha256"]) == 64
     residents = pq.read_table(tmp_path / "residents/part-0.parquet")
     assert "name" not in residents.column_names and "id_number" not in residents.column_names
+    # the doctor level (issue 5): 工号 and employer only, no names
+    practitioners = pq.read_table(tmp_path / "practitioners/part-0.parquet")
+    assert practitioners.column_names == ["practitioner_id", "code", "employer_id"]
+    chen = Practitioner.objects.get(code="QH1002-0001")
+    assert {"practitioner_id": chen.pk, "code": chen.code, "employer_id": chen.employer_id} in (
+        practitioners.to_pylist()
+    )
+    assert manifest["tables"]["practitioners"]["rows"] == Practitioner.objects.count()
     zhang = [r for r in residents.to_pylist() if r["birth_year"] == 1951]
     assert zhang and zhang[0]["has_hypertension"] is True
     diagnoses = pq.read_table(tmp_path / "diagnoses/part-0.parquet").to_pylist()

@@ -2,11 +2,11 @@
 
 Facts (encounters, external settlements) are written one file per year/month partition, and a
 partition is rewritten only when its fingerprint (row count, newest update, sum of ids) changed
-since the last manifest. Dimensions (divisions, institutions, de-identified residents, the
-ICD-10 catalogue's chapters) are one file each, rewritten when their content hash changed.
-Files are written beside their target and renamed into place, and the manifest last, so a
-reader never sees a half-written snapshot. No names, identity numbers, phones or addresses
-leave the database.
+since the last manifest. Dimensions (divisions, institutions, de-identified residents, the ICD-10
+catalogue's chapters, practitioners' codes and employers) are one file each, rewritten when their
+content hash changed. Files are written beside their target and renamed into place, and the manifest
+last, so a reader never sees a half-written snapshot. No names, identity numbers, phones or
+addresses leave the database.
 """
 
 from __future__ import annotations
@@ -36,6 +36,7 @@ from yigongti.referrals.models import Referral
 from yigongti.residents.models import Resident
 from yigongti.scheduling.models import BedBooking, Booking, Schedule
 from yigongti.scheduling.services import PoolPolicy
+from yigongti.staff.models import Practitioner
 
 MANIFEST = "manifest.json"
 BATCH_ROWS = 50_000
@@ -162,6 +163,17 @@ TABLES: tuple[TableSpec, ...] = (
             ("code", "code", pa.string()),
             ("chapter", "chapter", pa.string()),
             ("chapter_name", "chapter_name", pa.string()),
+        ),
+    ),
+    TableSpec(
+        # The practitioners, for the doctor level of the indicators: the 工号 a result is
+        # stored under and the employer that lists them; no name or other personal field.
+        "practitioners",
+        lambda: Practitioner.objects.all(),
+        (
+            ("id", "practitioner_id", pa.int64()),
+            ("code", "code", pa.string()),
+            ("employer_id", "employer_id", pa.int64()),
         ),
     ),
 )
