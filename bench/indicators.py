@@ -58,7 +58,8 @@ REPO = Path(__file__).resolve().parent.parent
 CACHE = REPO / "var" / "bench" / "indicators"
 PARAMS_FILE = "params.json"
 # Bump when the drawing below changes, so cached snapshots are rebuilt.
-DATA_VERSION = 2  # 2: the referral, schedule, booking and ward tables are drawn too
+# 2: the referral, schedule, booking and ward tables are drawn too; 3: the practitioners
+DATA_VERSION = 3
 TOWNSHIPS = 20  # calibration.md §1 per county: THC about 18 (use 12-25) [DER]
 VILLAGES_PER_TOWNSHIP = 15  # §1 village clinics about 310 per county (use 150-400) [DER]
 DEFAULT_RESIDENTS = 520_000  # §1 "average about 500k per county" [SEC]; >= 3M encounters
@@ -185,6 +186,10 @@ def generate(root: Path, params: Params) -> None:
         "divisions": divisions_table(counties, snapshot.schema_of(specs["divisions"])),
         "institutions": institutions_table(counties, snapshot.schema_of(specs["institutions"])),
     }
+    if "practitioners" in specs:
+        dims["practitioners"] = practitioners_table(
+            counties, snapshot.schema_of(specs["practitioners"])
+        )
     sinks = {
         name: FactSink(root, specs[name])
         for name in ("encounters", "external_settlements")
@@ -452,6 +457,24 @@ def divisions_table(counties: list[County], schema: pa.Schema) -> pa.Table:
 
 def institutions_table(counties: list[County], schema: pa.Schema) -> pa.Table:
     return pa.Table.from_pylist([i for c in counties for i in c.institutions], schema=schema)
+
+
+DOCTORS_EACH = 12  # doctors per institution, ids institution × 100 + 0 … 11 (draw_encounters)
+
+
+def practitioners_table(counties: list[County], schema: pa.Schema) -> pa.Table:
+    """The doctors the encounters name: codes as the demo's 工号 (institution code-nnnn)."""
+    rows = [
+        {
+            "practitioner_id": i["institution_id"] * 100 + k,
+            "code": f"{i['code']}-{k + 1:04d}",
+            "employer_id": i["institution_id"],
+        }
+        for c in counties
+        for i in c.institutions
+        for k in range(DOCTORS_EACH)
+    ]
+    return pa.Table.from_pylist(rows, schema=schema)
 
 
 # ---------------------------------------------------------------------------
@@ -957,9 +980,9 @@ def encounters_table(
     other_values = text(other[has_other], d.codes)
     total = col(lambda b: b.total)
     fund = col(lambda b: b.fund)
-    # Doctors and departments: a few per institution (ids only; the snapshot has no staff).
+    # Doctors and departments: a few per institution (practitioners_table names the doctors).
     u = d.rng.random(n)
-    doctor = institution * 100 + np.floor(u * 12).astype(np.int64)
+    doctor = institution * 100 + np.floor(u * DOCTORS_EACH).astype(np.int64)
     department = institution * 10 + np.floor(u * 4).astype(np.int64)
     columns = {
         "encounter_id": ids.take("encounter", n),

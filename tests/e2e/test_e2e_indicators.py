@@ -38,6 +38,8 @@ def visits() -> None:
                 total_cost=Decimal("50.00"),
                 fund_paid=Decimal("30.00"),
                 personal_paid=Decimal("20.00"),
+                # 王建国 sees 桃源村卫生室's patients: the doctor level of op-03
+                doctor_code="QH2003-0001" if where == "QH2003" else "",
             )
         )
     enc.upsert_encounters([enc.clean_encounter(r, ctx) for r in rows])
@@ -156,10 +158,15 @@ def test_drill_down_county_township_institution_records(  # type: ignore[no-unty
     page.wait_for_url("**/township/**")
     assert "乡镇：河口乡" in page.locator(".breadcrumb").inner_text()
     assert "150.00 / 3" in page.locator("#org-value").inner_text()
-    page.click("#drill-children >> text=桃源村卫生室")  # institution → its records
+    page.click("#drill-children >> text=桃源村卫生室")  # institution → its doctors
+    page.wait_for_url("**/institution/QH2003/")
+    assert "100.00 / 2" in page.locator("#org-value").inner_text()
+    assert "医生按人事所在机构列出" in page.locator("#children-note").inner_text()
+    page.click("#drill-children >> text=王建国")  # the doctor → their records
     page.wait_for_selector("#records")
     crumbs = page.locator(".breadcrumb").inner_text()
     assert "县：青禾县" in crumbs and "乡镇：河口乡" in crumbs and "机构：桃源村卫生室" in crumbs
+    assert "医生：王建国" in crumbs
     assert "明细" in crumbs
     rows = page.locator("#records tbody tr")
     assert rows.count() == 2  # V0 (January) and V3 (February) at 桃源村卫生室
@@ -177,4 +184,5 @@ def test_drill_down_county_township_institution_records(  # type: ignore[no-unty
     ] == ids
     event = AuditEvent.objects.filter(resource_type="indicator_records").latest("seq")
     assert event.detail["records"] == {"encounter": ids}
+    assert event.resource_id == "op-03/2025/doctor/QH2003-0001"
     shot(page, "33-indicator-records")

@@ -184,7 +184,9 @@ def test_generated_county_equal_on_both_engines(spark_session: Any, generated: P
     # in some evaluated period, so no indicator passes by being empty on both engines.
     valued = {r.indicator_code for r in spark.rows if r.level == "county" and r.value is not None}
     assert [code for code in spark.indicators if code not in valued] == []
-    assert {r.level for r in spark.rows} == {"county", "township", "institution"}
+    assert {r.level for r in spark.rows} == {"county", "township", "institution", "doctor"}
+    doctors = {r.indicator_code for r in spark.rows if r.level == "doctor"}
+    assert doctors == {"nhc-10", "op-03", "op-04", "op-05"}
     assert {r.category for r in spark.rows} - {""}, "no broken-down indicator has categories"
 
 

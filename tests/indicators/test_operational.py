@@ -18,6 +18,8 @@ import pytest
 from django.test import Client
 
 from yigongti.analytics.services import do_snapshot
+from yigongti.core.models import AuditEvent
+from yigongti.encounters.models import Encounter
 from yigongti.encounters.services import (
     EncounterInput,
     ExternalSettlementInput,
@@ -52,6 +54,7 @@ def visit(
     out: dt.date | None = None,
     dx: str = "I10",
     insurance: str = "resident",
+    doctor: str = "",
 ) -> EncounterInput:
     fund = D(0) if insurance == "none" else (D(total) / 2).quantize(D("0.01"))
     return EncounterInput(
@@ -68,6 +71,7 @@ def visit(
         fund_paid=fund,
         personal_paid=D(total) - fund,
         insurance_type=insurance,
+        doctor_code=doctor,
     )
 
 
@@ -98,15 +102,32 @@ def settled(
     )
 
 
+# The doctors (personas): 李心远 CARDIO (QH0001-0001, employed by 县人民医院, also practising at
+# 河口乡卫生院), 王建国 (QH2003-0001, 桃源村卫生室), 赵敏 (QH1001-0001, 城关镇卫生院), 陈立
+# (QH1002-0001, 河口乡卫生院). S3 and S4 record no doctor.
+CARDIO = "QH0001-0001"
 ENCOUNTERS = (
     # 门急诊 (visits) in 2025, and one in 2024
-    visit("V1", ZHANG, "QH2003", dt.date(2025, 2, 10), "60", "30"),  # 村, 河口乡
-    visit("V2", LI, "QH1002", dt.date(2025, 3, 5), "100", "50", dx="E11.9"),  # 乡镇, 河口乡
-    visit("V3", CHEN, "QH0001", dt.date(2025, 4, 1), "400", "100", setting="emergency"),  # 县级
-    visit("V4", CHEN, "QH1001", dt.date(2025, 5, 1), "0", "0"),  # free visit: 乡镇, 城关镇
-    visit("V5", ZHANG, "QH2003", dt.date(2024, 6, 1), "50", "20"),  # 2024
+    visit("V1", ZHANG, "QH2003", dt.date(2025, 2, 10), "60", "30", doctor="QH2003-0001"),  # 村
+    # 乡镇 (河口乡), seen by the county cardiologist on his day there (多点执业)
+    visit("V2", LI, "QH1002", dt.date(2025, 3, 5), "100", "50", dx="E11.9", doctor=CARDIO),
+    visit(
+        "V3", CHEN, "QH0001", dt.date(2025, 4, 1), "400", "100", setting="emergency", doctor=CARDIO
+    ),  # 县级
+    # a free visit: 乡镇, 城关镇
+    visit("V4", CHEN, "QH1001", dt.date(2025, 5, 1), "0", "0", doctor="QH1001-0001"),
+    visit("V5", ZHANG, "QH2003", dt.date(2024, 6, 1), "50", "20", doctor="QH2003-0001"),  # 2024
     # stays; S1 is admitted in December 2024 and discharged in January 2025
-    stay("S0", ZHANG, "QH0001", dt.date(2024, 3, 1), dt.date(2024, 3, 8), "6000", "2000"),
+    stay(
+        "S0",
+        ZHANG,
+        "QH0001",
+        dt.date(2024, 3, 1),
+        dt.date(2024, 3, 8),
+        "6000",
+        "2000",
+        doctor=CARDIO,
+    ),
     stay("S4", ZHANG, "QH1002", dt.date(2024, 11, 1), dt.date(2024, 11, 5), "1600.01", "600"),
     stay(
         "S1",
@@ -117,8 +138,19 @@ ENCOUNTERS = (
         "8000",
         "3000",
         dx="I63.9",
+        doctor=CARDIO,
     ),
-    stay("S2", LI, "QH1002", dt.date(2025, 6, 10), dt.date(2025, 6, 15), "2000", "800", dx="J18.9"),
+    stay(
+        "S2",
+        LI,
+        "QH1002",
+        dt.date(2025, 6, 10),
+        dt.date(2025, 6, 15),
+        "2000",
+        "800",
+        dx="J18.9",
+        doctor="QH1002-0001",
+    ),
     stay(
         "S3",
         CHEN,
@@ -355,3 +387,115 @@ def test_dashboard_shows_operational_rows_and_categories(
     assert "县级" in county and "5500.00 元" in county and "11,000.00 / 2" in county
     village = table.split('data-category="village"')[1].split("</tr>")[0]
     assert "村卫生室" in village and "—" in village  # village clinics have no stays
+
+
+# --- the doctor level (op-03, op-04, op-05, nhc-10) -------------------------------------
+
+
+def test_doctor_level_sums_each_doctors_encounters_at_every_member_institution(
+    ops: Path,
+) -> None:
+    do_compute("2025", root=ops)
+    # op-03: the cardiologist's V3 at 县人民医院 (400) and V2 at 河口乡卫生院 (100, 多点执业)
+    assert res("op-03", "2025", "doctor") == {
+        CARDIO: (D(500), D(2), D("250.000000")),
+        "QH1001-0001": (D(0), D(1), D("0.000000")),  # V4, the free visit
+        "QH2003-0001": (D(60), D(1), D("60.000000")),  # V1
+    }
+    # ... by tier: his work at the county hospital and at the township centre apart
+    assert res("op-03", "2025", "doctor", "county") == {CARDIO: (D(400), D(1), D("400.000000"))}
+    assert res("op-03", "2025", "doctor", "township") == {
+        CARDIO: (D(100), D(1), D("100.000000")),
+        "QH1001-0001": (D(0), D(1), D("0.000000")),
+    }
+    # op-04: S1 (admitted in December 2024) and S2; S3 records no doctor, so it counts for
+    # 县人民医院 (11000 over 2 above) but for no doctor
+    assert res("op-04", "2025", "doctor") == {
+        CARDIO: (D(8000), D(1), D("8000.000000")),
+        "QH1002-0001": (D(2000), D(1), D("2000.000000")),
+    }
+    # op-05: drugs 100 + 50 + 3000 of 400 + 100 + 8000; the free visit has nothing to divide
+    assert res("op-05", "2025", "doctor") == {
+        CARDIO: (D(3150), D(8500), D("37.058824")),
+        "QH1001-0001": (D(0), D(0), None),
+        "QH1002-0001": (D(800), D(2000), D("40.000000")),
+        "QH2003-0001": (D(30), D(60), D("50.000000")),
+    }
+    # nhc-10: insured stays only (S3 is uninsured and has no doctor anyway)
+    assert res("nhc-10", "2025", "doctor") == {
+        CARDIO: (D(8000), D(1), D("8000.000000")),
+        "QH1002-0001": (D(2000), D(1), D("2000.000000")),
+    }
+    # no doctor level: shares of visits or funds, populations, the growth rate
+    for code in ("nhc-07", "nhc-09", "nhc-12", "op-01", "nhc-10g", "ref-01"):
+        assert res(code, "2025", "doctor") == {}, code
+    # the institutions are as before: the doctor key splits nothing it sums
+    assert res("op-05", "2025", "institution")["QH1002"] == (D(850), D(2100), D("40.476190"))
+
+
+def test_doctor_level_by_month_counts_a_stay_when_discharged(ops: Path) -> None:
+    do_compute("2024-12", root=ops)
+    do_compute("2025-01", root=ops)
+    assert res("op-04", "2024-12", "doctor") == {}
+    assert res("op-04", "2025-01", "doctor") == {CARDIO: (D(8000), D(1), D("8000.000000"))}
+    do_compute("2024", root=ops)
+    assert res("op-04", "2024", "doctor") == {CARDIO: (D(6000), D(1), D("6000.000000"))}
+
+
+def test_institution_drill_lists_its_doctors_and_a_doctor_opens_records(
+    world: Any, ops: Path, settings: Any
+) -> None:
+    settings.SNAPSHOT_ROOT = ops
+    do_compute("2025", root=ops)
+    client = client_for(world, "county_admin")
+    # the dashboard's institution ranking opens the institution's drill-down, not its records
+    page = client.get("/indicators/?period=2025&indicator=op-05&level=institution")
+    ranking = page.content.decode().split('id="ranking"')[1].split("</table>")[0]
+    assert "/indicators/drill/op-05/2025/institution/QH0001/" in ranking
+    assert "/indicators/drill/op-05/2025/institution/QH0001/records/" not in ranking
+    body = client.get("/indicators/drill/op-05/2025/institution/QH0001/").content.decode()
+    children = body.split('id="drill-children"')[1].split("</table>")[0]
+    # 李心远 is listed (孙药华, the pharmacist, has no result); his value covers both sites
+    assert children.count("<tr data-org=") == 1
+    row = children.split(f'data-org="{CARDIO}"')[1].split("</tr>")[0]
+    assert "医生" in row and "李心远" in row and "37.06%" in row and "3,150.00 / 8,500.00" in row
+    assert f'href="/indicators/drill/op-05/2025/doctor/{CARDIO}/records/"' in row
+    assert "多点执业" in body.split('id="children-note"')[1].split("</p>")[0]
+    # 河口乡卫生院 lists its own doctor only, not the visiting cardiologist
+    body = client.get("/indicators/drill/op-05/2025/institution/QH1002/").content.decode()
+    children = body.split('id="drill-children"')[1].split("</table>")[0]
+    assert 'data-org="QH1002-0001"' in children and CARDIO not in children
+    # the doctor's records: V2, V3 and S1, with the chain 县 › 机构 › 医生
+    before = AuditEvent.objects.count()
+    body = client.get(f"/indicators/drill/op-05/2025/doctor/{CARDIO}/records/").content.decode()
+    assert AuditEvent.objects.count() == before + 1
+    event = AuditEvent.objects.latest("seq")
+    assert event.resource_id == f"op-05/2025/doctor/{CARDIO}"
+    ids = {Encounter.objects.get(external_id=x).pk for x in ("V2", "V3", "S1")}
+    assert set(event.detail["records"]["encounter"]) == ids
+    crumbs = body.split('<ol class="breadcrumb">')[1].split("</ol>")[0]
+    assert "机构：县人民医院" in crumbs and "医生：李心远" in crumbs
+    # a doctor's drill-down page has nothing below it: it goes to the records
+    response = client.get(f"/indicators/drill/op-05/2025/doctor/{CARDIO}/")
+    assert response.status_code == 302
+    assert response["Location"] == f"/indicators/drill/op-05/2025/doctor/{CARDIO}/records/"
+    # an indicator without the doctor level has no doctor page
+    assert client.get(f"/indicators/drill/nhc-12/2025/doctor/{CARDIO}/records/").status_code == 404
+
+
+def test_institution_admin_opens_only_their_own_doctors(
+    world: Any, ops: Path, settings: Any
+) -> None:
+    settings.SNAPSHOT_ROOT = ops
+    do_compute("2025", root=ops)
+    client = client_for(world, "institution_admin")  # 河口乡卫生院
+    own = client.get("/indicators/drill/op-05/2025/doctor/QH1002-0001/records/")
+    assert own.status_code == 200
+    ids = [Encounter.objects.get(external_id="S2").pk]
+    assert AuditEvent.objects.latest("seq").detail["records"] == {"encounter": ids}
+    # the cardiologist worked at 河口乡卫生院 too, but his employer is 县人民医院
+    refused = client.get(f"/indicators/drill/op-05/2025/doctor/{CARDIO}/records/")
+    assert refused.status_code == 403
+    assert "该机构不在您的数据范围内" in refused.content.decode()
+    denied = AuditEvent.objects.latest("seq")
+    assert (denied.action, denied.resource_id) == ("denied", f"op-05/2025/doctor/{CARDIO}")

@@ -2,11 +2,13 @@
 
 Each computed indicator has a ``measure(t, period)`` that returns an Ibis table with one row per
 contributing record: ``county_id``, ``township_id``, ``institution_id`` (null for what no member
-institution did, e.g. a stay outside the county), ``category`` (``""`` unless the indicator is
-broken down by a category such as the ICD-10 chapter), ``record_kind`` and ``record_id`` (the
-encounter or external settlement behind the row, for drill-down, or — kind ``resident``, id
-the resident's — a resident counted in a per-1,000 population), ``numerator`` and
-``denominator``; the engine sums them up to each level the indicator rolls up to, per category. Codes ``nhc-01`` … ``nhc-14`` follow reference/standards.md §2 in order;
+institution did, e.g. a stay outside the county), ``doctor_id`` (the encounter's doctor; null for
+any other record, or an encounter with no doctor recorded), ``category`` (``""`` unless the
+indicator is broken down by a category such as the ICD-10 chapter), ``record_kind`` and
+``record_id`` (the encounter or external settlement behind the row, for drill-down, or — kind
+``resident``, id the resident's — a resident counted in a per-1,000 population), ``numerator`` and
+``denominator``; the engine sums them up to each level the indicator rolls up to, per category.
+Codes ``nhc-01`` … ``nhc-14`` follow reference/standards.md §2 in order;
 the names are verbatim [V], the 口径 (numerator and denominator) are inferred [I] as written there
 and in docs/indicators.md. Indicators whose data later work adds are listed with status
 ``pending`` and no measure: the engine skips them and never invents a value.
@@ -36,8 +38,8 @@ VISITS = (str(Setting.OUTPATIENT), str(Setting.EMERGENCY))  # 诊疗人次: 门�
 INPATIENT = str(Setting.INPATIENT)
 OUT_OF_COUNTY = str(ExternalKind.OUT_OF_COUNTY)
 UNINSURED = str(InsuranceType.NONE)
-COUNTY, TOWNSHIP, INSTITUTION = "county", "township", "institution"
-LEVEL_WORDS = {COUNTY: "县", TOWNSHIP: "乡镇", INSTITUTION: "机构"}
+COUNTY, TOWNSHIP, INSTITUTION, DOCTOR = "county", "township", "institution", "doctor"
+LEVEL_WORDS = {COUNTY: "县", TOWNSHIP: "乡镇", INSTITUTION: "机构", DOCTOR: "医生"}
 OPERATIONAL = "运行"  # the dimension of the operational indicators op-01 …
 REFERRAL_DIMENSION = "转诊"  # the two-way referral indicators ref-01 … (issue #6 item 7)
 TIER_LABEL = "机构级别"  # categories: rules.TIER_LABELS keys
@@ -178,13 +180,15 @@ def _shape(
     home: bool = False,
 ) -> Any:
     """The measure's columns; ``outside`` rows (external settlements, no member institution)
-    count for the county only. ``kind`` names the record behind a row placed by the table's
-    own ``county_id``/``township_id`` (e.g. a resident's home): ``SETTLEMENT`` for a
-    settlement, ``RESIDENT`` for a resident counted in a population (record_id = resident_id);
-    only encounter rows carry an institution. ``home``: an encounter placed by the patient's
-    home (``_member``'s ``home_county_id``/``home_township_id``), not by its institution."""
+    count for the county only. ``kind`` names the record behind a row placed by the table's own
+    ``county_id``/``township_id`` (e.g. a resident's home): ``SETTLEMENT`` for a settlement,
+    ``RESIDENT`` for a resident counted in a population (record_id = resident_id); only encounter
+    rows carry an institution, and only an encounter row its doctor. ``home``: an encounter placed
+    by the patient's home (``_member``'s ``home_county_id``/``home_township_id``), not by its
+    institution."""
     kind = kind or (SETTLEMENT if outside else ENCOUNTER)
     at_member = kind in AT_INSTITUTION and not outside
+    by_doctor = kind == ENCOUNTER and not outside
     county, township = (
         (_.home_county_id, _.home_township_id) if home else (_.county_id, _.township_id)
     )
@@ -192,6 +196,7 @@ def _shape(
         county_id=county.cast("int64"),
         township_id=(ibis.null() if outside else township).cast("int64"),
         institution_id=(_.institution_id if at_member else ibis.null()).cast("int64"),
+        doctor_id=(_.doctor_id if by_doctor else ibis.null()).cast("int64"),
         category=(ibis.literal("") if category is None else category).cast("string"),
         record_kind=ibis.literal(kind),
         record_id=table[RECORD_IDS[kind]].cast("int64"),
@@ -560,6 +565,13 @@ def reserved_bed_use(t: Tables, p: Period) -> Any:
 
 
 ALL_LEVELS = (COUNTY, TOWNSHIP, INSTITUTION)
+# Down to the doctor as well (issue 5 item 2, "doctor where it makes sense"): the per-unit
+# costs and the drug share, which a doctor's own prescribing and treatment decide; a share of
+# visits by tier (nhc-07), 中医类 (nhc-12) or fund would be 0 % or 100 % per doctor, and a
+# population (op-01, op-02) has no doctor. A doctor's row sums the encounters they recorded at
+# every member institution (多点执业 included) and is listed under their employer (docs/
+# indicators.md "医生层级").
+BY_DOCTOR = (*ALL_LEVELS, DOCTOR)
 # Targets [V]: seed 002 (县医共体实施方案): "到2026年底…县域就诊率提高至90%…基层医疗卫生机构诊疗
 # 人次占总诊疗人次的比例达到65%"; seed 000 set the same 90% / 65% for 2020.
 TARGET_SOURCE = "seeds/002：到2026年底县域就诊率90%、基层诊疗人次占比65% [V]"
@@ -707,7 +719,7 @@ INDICATORS: tuple[Indicator, ...] = (
         1,
         "",
         "",
-        ALL_LEVELS,
+        BY_DOCTOR,
         "参保人县域内住院总费用 ÷ 出院人次（按出院日期）；增长率见 nhc-10g",
         "[I]",
         "computed",
@@ -838,7 +850,7 @@ INDICATORS: tuple[Indicator, ...] = (
         1,
         "",
         "",
-        ALL_LEVELS,
+        BY_DOCTOR,
         "成员机构门急诊总费用 ÷ 门急诊人次（按就诊日期），按机构级别（县级/乡镇/村）分列",
         "[I]",
         "computed",
@@ -855,7 +867,7 @@ INDICATORS: tuple[Indicator, ...] = (
         1,
         "",
         "",
-        ALL_LEVELS,
+        BY_DOCTOR,
         "成员机构住院总费用 ÷ 出院人次（按出院日期，含未参保患者），按机构级别（县级/乡镇/村）分列",
         "[I]",
         "computed",
@@ -872,7 +884,7 @@ INDICATORS: tuple[Indicator, ...] = (
         100,
         "",
         "",
-        ALL_LEVELS,
+        BY_DOCTOR,
         "成员机构药品费用 ÷ 医疗总费用（门急诊按就诊日期、住院按出院日期）",
         "[I]",
         "computed",

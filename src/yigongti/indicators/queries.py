@@ -28,6 +28,7 @@ from yigongti.residents.models import Resident
 from yigongti.residents.queries import deidentified_row, masked_row
 from yigongti.scheduling.models import BedBooking, Booking, Schedule
 from yigongti.scheduling.rules import BED_SHARE_KEY, parse_share, reserved_count
+from yigongti.staff.models import Practitioner
 
 
 @dataclass(frozen=True)
@@ -228,7 +229,12 @@ def list_export_rows(
     period: str,
 ) -> list[tuple[str, str, str, Decimal, Decimal, Decimal | None, str]]:
     """Every stored result of a period, in indicator, level, org and category order."""
-    order = {definitions.COUNTY: 0, definitions.TOWNSHIP: 1, definitions.INSTITUTION: 2}
+    order = {
+        definitions.COUNTY: 0,
+        definitions.TOWNSHIP: 1,
+        definitions.INSTITUTION: 2,
+        definitions.DOCTOR: 3,
+    }
     results = sorted(
         IndicatorResult.objects.filter(period=period),
         key=lambda r: (r.indicator_code, order.get(r.level, 9), r.org_code, r.category),
@@ -281,14 +287,15 @@ DRILL_LEVELS = (definitions.COUNTY, definitions.TOWNSHIP, definitions.INSTITUTIO
 
 @dataclass(frozen=True)
 class DrillOrg:
-    """An organisation of the drill-down: a county or township (a division) or an institution,
-    with the county and township it rolls up to (as ``places()`` in services.py places it: by
-    the area the institution serves)."""
+    """An organisation of the drill-down: a county or township (a division), an institution
+    or a doctor, with the county and township it rolls up to (as ``places()`` in services.py
+    places it: by the area the institution serves). A doctor's ``institution`` is their
+    employer (人事所在机构), which lists them and whose scope covers them."""
 
     level: str
     code: str
     name: str
-    pk: int  # the id in the snapshot (division_id or institution_id)
+    pk: int  # the id in the snapshot (division_id, institution_id or practitioner_id)
     county: Division | None
     township: Division | None
     institution: Institution | None = None
@@ -298,6 +305,10 @@ def _up(division: Division | None, wanted: str) -> Division | None:
     while division is not None and division.level != wanted:
         division = division.parent
     return division
+
+
+# an institution's served division up to its county, read with it
+_SERVED = ("service_division", "service_division__parent", "service_division__parent__parent")
 
 
 def get_drill_org(level: str, code: str) -> DrillOrg | None:
@@ -321,13 +332,7 @@ def get_drill_org(level: str, code: str) -> DrillOrg | None:
             township,
         )
     if level == definitions.INSTITUTION:
-        inst = (
-            Institution.objects.select_related(
-                "service_division", "service_division__parent", "service_division__parent__parent"
-            )
-            .filter(code=code)
-            .first()
-        )
+        inst = Institution.objects.select_related(*_SERVED).filter(code=code).first()
         if inst is None:
             return None
         served = inst.service_division
@@ -339,6 +344,24 @@ def get_drill_org(level: str, code: str) -> DrillOrg | None:
             _up(served, DivisionLevel.COUNTY),
             _up(served, DivisionLevel.TOWNSHIP),
             inst,
+        )
+    if level == definitions.DOCTOR:
+        doctor = (
+            Practitioner.objects.select_related(*(f"employer__{s}" for s in _SERVED), "employer")
+            .filter(code=code)
+            .first()
+        )
+        if doctor is None:
+            return None
+        served = doctor.employer.service_division
+        return DrillOrg(
+            level,
+            doctor.code,
+            doctor.name,
+            doctor.pk,
+            _up(served, DivisionLevel.COUNTY),
+            _up(served, DivisionLevel.TOWNSHIP),
+            doctor.employer,
         )
     return None
 
@@ -368,9 +391,9 @@ def _institutions_under(org: DrillOrg, *, direct_only: bool) -> dict[str, str]:
     if area is None:
         return {}
     out = {}
-    for inst in Institution.objects.select_related(
-        "service_division", "service_division__parent", "service_division__parent__parent"
-    ).filter(service_division__prefix__startswith=area.prefix):
+    for inst in Institution.objects.select_related(*_SERVED).filter(
+        service_division__prefix__startswith=area.prefix
+    ):
         township = _up(inst.service_division, DivisionLevel.TOWNSHIP)
         county = _up(inst.service_division, DivisionLevel.COUNTY)
         if org.level == definitions.TOWNSHIP:
@@ -386,9 +409,10 @@ def _institutions_under(org: DrillOrg, *, direct_only: bool) -> dict[str, str]:
 def list_drill_children(
     indicator: definitions.Indicator, period: str, org: DrillOrg, category: str = ""
 ) -> list[ChildRow]:
-    """The stored results one level down from a county or township, in code order: a county's
-    townships and the institutions that serve the whole county (or, for an indicator without
-    the township level, every institution of the county); a township's institutions."""
+    """The stored results one level down from a county, township or institution, in code
+    order: a county's townships and the institutions that serve the whole county (or, for an
+    indicator without the township level, every institution of the county); a township's
+    institutions; an institution's doctors (for an indicator with the doctor level)."""
     wanted: dict[str, dict[str, str]] = {}
     if org.level == definitions.COUNTY and org.county is not None:
         if definitions.TOWNSHIP in indicator.levels:
@@ -403,6 +427,15 @@ def list_drill_children(
             )
     elif org.level == definitions.TOWNSHIP and definitions.INSTITUTION in indicator.levels:
         wanted[definitions.INSTITUTION] = _institutions_under(org, direct_only=False)
+    elif (
+        org.level == definitions.INSTITUTION
+        and definitions.DOCTOR in indicator.levels
+        and org.institution is not None
+    ):
+        # the doctors it employs (人事所在机构), each with all their member-institution work
+        wanted[definitions.DOCTOR] = dict(
+            Practitioner.objects.filter(employer=org.institution).values_list("code", "name")
+        )
     rows = []
     for level, names in wanted.items():
         results = IndicatorResult.objects.filter(
@@ -513,13 +546,13 @@ def list_record_rows(
     *,
     deidentify_on: dt.date | None = None,
 ) -> list[RecordRow]:
-    """The records behind one page of contributions, in its order: encounters, external
-    settlements, residents (per-resident measures), and for the referral indicators the
-    referrals, bookings, bed bookings, sessions and wards; residents masked; with
-    ``deidentify_on`` (an aggregate role's view) de-identified instead: sex and age band only, on the record's own
-    date, or on ``deidentify_on`` (the period's last day) for a resident counted in a
-    population. A ward shows its reserved beds under today's share (as the snapshot counts
-    them) and the days its denominator counts them for. Only call it for a page the caller has authorised and audited
+    """The records behind one page of contributions, in its order: encounters, external settlements,
+    residents (per-resident measures), and for the referral indicators the referrals, bookings, bed
+    bookings, sessions and wards; residents masked; with ``deidentify_on`` (an aggregate role's
+    view) de-identified instead: sex and age band only, on the record's own date, or on
+    ``deidentify_on`` (the period's last day) for a resident counted in a population. A ward shows
+    its reserved beds under today's share (as the snapshot counts them) and the days its denominator
+    counts them for. Only call it for a page the caller has authorised and audited
     (services.do_read_indicator_records)."""
 
     def person(resident: Resident, on: dt.date | None) -> dict[str, str]:

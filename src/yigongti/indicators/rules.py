@@ -347,12 +347,13 @@ def register_of(divisions: list[str], county: str) -> int | None:
 
 
 def drill_refusal(role: str, level: str, in_scope: bool) -> str:
-    """Why ``role`` may not open ``level`` (county | township | institution) of an org
-    (``in_scope``: the actor's data scope covers it); ``""`` when it may."""
+    """Why ``role`` may not open ``level`` (county | township | institution | doctor) of an
+    org (``in_scope``: the actor's data scope covers it — for a doctor, their employer);
+    ``""`` when it may."""
     if role in DRILL_COUNTY_ROLES:
         return "" if in_scope else "该区划或机构不在您的数据范围内"
     if role in DRILL_INSTITUTION_ROLES:
-        if level != "institution":
+        if level not in ("institution", "doctor"):
             return "机构管理员只能查看本机构的指标明细，不能查看县或乡镇汇总下钻"
         return "" if in_scope else "机构管理员只能查看本机构的指标明细，该机构不在您的数据范围内"
     return "指标下钻和明细供县级管理员、管理中心、医保审核员和机构管理员使用"

@@ -153,6 +153,7 @@ LEVEL_KEYS = {
     definitions.COUNTY: "county_id",
     definitions.TOWNSHIP: "township_id",
     definitions.INSTITUTION: "institution_id",
+    definitions.DOCTOR: "doctor_id",
 }
 
 
@@ -296,6 +297,7 @@ def evaluate(
     division_codes = dict(
         zip(divisions["division_id"].to_pylist(), divisions["code"].to_pylist(), strict=True)
     )
+    practitioners = _read(root, "practitioners")
     codes = {
         definitions.COUNTY: division_codes,
         definitions.TOWNSHIP: division_codes,
@@ -303,6 +305,13 @@ def evaluate(
             zip(
                 institutions["institution_id"].to_pylist(),
                 institutions["code"].to_pylist(),
+                strict=True,
+            )
+        ),
+        definitions.DOCTOR: dict(
+            zip(
+                practitioners["practitioner_id"].to_pylist(),
+                practitioners["code"].to_pylist(),
                 strict=True,
             )
         ),
@@ -437,8 +446,13 @@ def growth_sums(indicator: definitions.Indicator, current: Sums, previous: Sums)
     return out
 
 
-GRAIN = ["county_id", "township_id", "institution_id", "category"]
-LEVEL_ORDER = {definitions.COUNTY: 0, definitions.TOWNSHIP: 1, definitions.INSTITUTION: 2}
+GRAIN = ["county_id", "township_id", "institution_id", "doctor_id", "category"]
+LEVEL_ORDER = {
+    definitions.COUNTY: 0,
+    definitions.TOWNSHIP: 1,
+    definitions.INSTITUTION: 2,
+    definitions.DOCTOR: 3,
+}
 UNKNOWN_CATEGORY = "未知"
 
 
@@ -499,7 +513,8 @@ def _rollup(indicator: definitions.Indicator, rows: Iterable[dict[str, Any]]) ->
 # hundreds to tens of thousands of rows). Exactly the sums of the separate per-period queries:
 # a row counts for a branch and period iff all its filters hold. A measure of another shape
 # (a period used in another way, e.g. as epoch seconds) is computed per period (``_levels``).
-_PLACE_KEYS = ("county_id", "township_id", "institution_id")
+_PLACE_KEYS = ("county_id", "township_id", "institution_id", "doctor_id")
+_NO_DOCTOR = ibis.null().cast("int64").op()
 
 
 @dataclass(frozen=True)
@@ -567,6 +582,9 @@ def _split(indicator: definitions.Indicator, op: Any, symbolic: _Symbolic) -> _B
         return None
     if not {*GRAIN, "numerator", "denominator"} <= values.keys():
         return None
+    if definitions.DOCTOR not in indicator.levels:
+        # no doctor level: the cube need not split its groups by doctor for this branch
+        values["doctor_id"] = _NO_DOCTOR
     conjuncts: list[Any] = []
     ranges: list[Any] = []
     for predicate in filters:
@@ -997,7 +1015,8 @@ def _read_off(
                 "county_id": r[f"k{place[0]}"],
                 "township_id": r[f"k{place[1]}"],
                 "institution_id": r[f"k{place[2]}"],
-                "category": r[f"k{place[3]}"],
+                "doctor_id": r[f"k{place[3]}"],
+                "category": r[f"k{place[4]}"],
                 "numerator": values[0],
                 "denominator": values[1],
             }

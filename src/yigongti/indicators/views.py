@@ -53,10 +53,9 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     county_code = county[0] if county else ""
     # Townships first: the institution ranking of a share indicator mostly splits by type.
     level = request.GET.get("level") or definitions.TOWNSHIP
-    if chosen is None or level not in chosen.levels or level == definitions.COUNTY:
-        level = next(
-            (lv for lv in (chosen.levels if chosen else ()) if lv != definitions.COUNTY), ""
-        )
+    # the ranking is by township or institution; doctors are listed on an institution's page
+    if chosen is None or level not in chosen.levels or level not in LEVEL_LABELS:
+        level = next((lv for lv in (chosen.levels if chosen else ()) if lv in LEVEL_LABELS), "")
     trend = queries.list_trend(code, period[:4], county_code) if code and period else []
     categories = (
         queries.list_category_breakdown(chosen, period, county_code)
@@ -160,6 +159,7 @@ LEVEL_NAMES = {
     definitions.COUNTY: "县",
     definitions.TOWNSHIP: "乡镇",
     definitions.INSTITUTION: "机构",
+    definitions.DOCTOR: "医生",
 }
 
 
@@ -181,17 +181,27 @@ def _drill_target(
 
 
 def _may_open(actor: Actor, level: str, code: str, path: str = "") -> bool:
+    """``path``: an institution's tree path (a doctor's: their employer's)."""
     covered = (
         actor.scope.covers_institution(path)
-        if level == definitions.INSTITUTION
+        if level in (definitions.INSTITUTION, definitions.DOCTOR)
         else actor.scope.covers_division(code)
     )
     return not rules.drill_refusal(actor.role, level, covered)
 
 
+def _is_last(indicator: definitions.Indicator, level: str) -> bool:
+    """The level has nothing below it but the records: a doctor, or an institution of an
+    indicator without the doctor level."""
+    return level == definitions.DOCTOR or (
+        level == definitions.INSTITUTION and definitions.DOCTOR not in indicator.levels
+    )
+
+
 def drill_url(code: str, period: str, level: str, org_code: str, category: str = "") -> str:
-    """An institution opens its records; a county or township its drill-down page."""
-    name = "indicators:records" if level == definitions.INSTITUTION else "indicators:drilldown"
+    """The lowest level opens its records; any other its drill-down page."""
+    last = _is_last(definitions.get(code), level)
+    name = "indicators:records" if last else "indicators:drilldown"
     url = reverse(name, args=[code, period, level, org_code])
     return f"{url}?{urlencode({'category': category})}" if category else url
 
@@ -203,14 +213,17 @@ def _crumbs(
     org: queries.DrillOrg,
     category: str,
 ) -> list[dict[str, str]]:
-    """县 › 乡镇 › 机构 down to ``org``; links only where the actor may open the page."""
+    """县 › 乡镇 › 机构 › 医生 down to ``org``; links only where the actor may open the page."""
     chain: list[tuple[str, str, str, str]] = []
     if org.county is not None:
         chain.append((definitions.COUNTY, org.county.code, org.county.name, ""))
     if org.township is not None and definitions.TOWNSHIP in indicator.levels:
         chain.append((definitions.TOWNSHIP, org.township.code, org.township.name, ""))
     if org.institution is not None:
-        chain.append((definitions.INSTITUTION, org.code, org.name, org.institution.path))
+        inst = org.institution
+        chain.append((definitions.INSTITUTION, inst.code, inst.label, inst.path))
+        if org.level == definitions.DOCTOR:
+            chain.append((definitions.DOCTOR, org.code, org.name, inst.path))
     crumbs = []
     for level, code, name, path in chain:
         href = ""
@@ -228,12 +241,12 @@ def _forbidden(request: HttpRequest, reason: str) -> HttpResponse:
 def drilldown(
     request: HttpRequest, code: str, period: str, level: str, org_code: str
 ) -> HttpResponse:
-    """A county's townships (and county-level institutions) or a township's institutions,
-    from stored results only."""
+    """A county's townships (and county-level institutions), a township's institutions or an
+    institution's doctors, from stored results only."""
     actor: Actor = request.actor  # type: ignore[attr-defined]
     indicator, each, org = _drill_target(code, period, level, org_code)
     category = request.GET.get("category", "")[:32]
-    if level == definitions.INSTITUTION:
+    if _is_last(indicator, level):
         return redirect(drill_url(indicator.code, each.code, level, org.code, category))
     try:
         services.check_drill(actor, org)
@@ -329,8 +342,9 @@ def records(
 def _drill_links(
     actor: Actor, code: str, period: str, level: str, ranking: list[dict[str, Any]]
 ) -> list[dict[str, Any]]:
-    """Each ranking row with ``href``: its drill-down (township) or records (institution),
-    where the actor may open it."""
+    """Each ranking row with ``href``: its drill-down (a township; an institution of an
+    indicator with the doctor level) or records (any other institution), where the actor may
+    open it."""
     paths = (
         queries.get_institution_paths([r["org_code"] for r in ranking])
         if level == definitions.INSTITUTION
