@@ -130,9 +130,10 @@ def test_the_encounter_cube_is_grouped_before_the_places_join(
             ), indicator.code
     finally:
         session.close()
-    # the encounter base (nhc-07, nhc-09, op-03, ref-01's stays) and the referrals at the
-    # sender (ref-01's referrals): both joined to places, both pushed down
-    assert pushed == [True, True]
+    # the encounter base without the doctor level (nhc-07, nhc-09, ref-01's stays), the same
+    # base by doctor (op-03: a cube of its own) and the referrals at the sender (ref-01's
+    # referrals): all joined to places, all pushed down
+    assert pushed == [True, True, True]
 
 
 def test_a_value_mixing_place_and_encounter_otherwise_is_computed_in_one_query(

@@ -311,6 +311,20 @@ def _up(division: Division | None, wanted: str) -> Division | None:
 _SERVED = ("service_division", "service_division__parent", "service_division__parent__parent")
 
 
+def _at(inst: Institution, level: str, code: str, name: str, pk: int) -> DrillOrg:
+    """An institution or one of its doctors, placed by the area the institution serves."""
+    served = inst.service_division
+    return DrillOrg(
+        level,
+        code,
+        name,
+        pk,
+        _up(served, DivisionLevel.COUNTY),
+        _up(served, DivisionLevel.TOWNSHIP),
+        inst,
+    )
+
+
 def get_drill_org(level: str, code: str) -> DrillOrg | None:
     """The organisation behind a result's ``(level, org_code)``; ``None`` when unknown."""
     if level in (definitions.COUNTY, definitions.TOWNSHIP):
@@ -333,18 +347,7 @@ def get_drill_org(level: str, code: str) -> DrillOrg | None:
         )
     if level == definitions.INSTITUTION:
         inst = Institution.objects.select_related(*_SERVED).filter(code=code).first()
-        if inst is None:
-            return None
-        served = inst.service_division
-        return DrillOrg(
-            level,
-            inst.code,
-            inst.label,
-            inst.pk,
-            _up(served, DivisionLevel.COUNTY),
-            _up(served, DivisionLevel.TOWNSHIP),
-            inst,
-        )
+        return None if inst is None else _at(inst, level, inst.code, inst.label, inst.pk)
     if level == definitions.DOCTOR:
         doctor = (
             Practitioner.objects.select_related(*(f"employer__{s}" for s in _SERVED), "employer")
@@ -353,16 +356,7 @@ def get_drill_org(level: str, code: str) -> DrillOrg | None:
         )
         if doctor is None:
             return None
-        served = doctor.employer.service_division
-        return DrillOrg(
-            level,
-            doctor.code,
-            doctor.name,
-            doctor.pk,
-            _up(served, DivisionLevel.COUNTY),
-            _up(served, DivisionLevel.TOWNSHIP),
-            doctor.employer,
-        )
+        return _at(doctor.employer, level, doctor.code, doctor.name, doctor.pk)
     return None
 
 

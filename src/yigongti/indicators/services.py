@@ -670,7 +670,10 @@ def _levels_planned(
             continue
         for branch in split:
             assert branch is not None
-            groups.setdefault(branch.base, []).append(branch)
+            # by doctor in a cube of its own: grouping every branch of a base by doctor
+            # would multiply the groups of those that have no doctor level
+            key = (branch.base, definitions.DOCTOR in indicator.levels)
+            groups.setdefault(key, []).append(branch)
     grain = _grain(planned_periods)
     wanted = [(p, _buckets(p, grain)) for p in planned_periods]
     rows: dict[tuple[str, str], list[dict[str, Any]]] = {
