@@ -40,6 +40,7 @@ OUT_OF_COUNTY = str(ExternalKind.OUT_OF_COUNTY)
 UNINSURED = str(InsuranceType.NONE)
 COUNTY, TOWNSHIP, INSTITUTION, DOCTOR = "county", "township", "institution", "doctor"
 LEVEL_WORDS = {COUNTY: "县", TOWNSHIP: "乡镇", INSTITUTION: "机构", DOCTOR: "医生"}
+LEVEL_ORDER = {level: n for n, level in enumerate(LEVEL_WORDS)}  # county first, doctor last
 OPERATIONAL = "运行"  # the dimension of the operational indicators op-01 …
 REFERRAL_DIMENSION = "转诊"  # the two-way referral indicators ref-01 … (issue #6 item 7)
 TIER_LABEL = "机构级别"  # categories: rules.TIER_LABELS keys

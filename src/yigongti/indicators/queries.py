@@ -229,12 +229,7 @@ def list_export_rows(
     period: str,
 ) -> list[tuple[str, str, str, Decimal, Decimal, Decimal | None, str]]:
     """Every stored result of a period, in indicator, level, org and category order."""
-    order = {
-        definitions.COUNTY: 0,
-        definitions.TOWNSHIP: 1,
-        definitions.INSTITUTION: 2,
-        definitions.DOCTOR: 3,
-    }
+    order = definitions.LEVEL_ORDER
     results = sorted(
         IndicatorResult.objects.filter(period=period),
         key=lambda r: (r.indicator_code, order.get(r.level, 9), r.org_code, r.category),
@@ -281,8 +276,6 @@ def snapshot_stamp() -> dict[str, str]:
 # Drill-down: county → township → institution from stored results; the records page loads
 # the person-level rows of the ids the measure returned (drilldown.read_records).
 # ---------------------------------------------------------------------------
-
-DRILL_LEVELS = (definitions.COUNTY, definitions.TOWNSHIP, definitions.INSTITUTION)
 
 
 @dataclass(frozen=True)

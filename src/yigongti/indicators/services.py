@@ -294,27 +294,16 @@ def evaluate(
     divisions = _read(root, "divisions")
     institutions = _read(root, "institutions")
     place, homes = places(divisions, institutions, _read(root, "residents", RESIDENT_COLUMNS))
-    division_codes = dict(
-        zip(divisions["division_id"].to_pylist(), divisions["code"].to_pylist(), strict=True)
-    )
-    practitioners = _read(root, "practitioners")
+
+    def code_of(table: Any, key: str) -> dict[int, str]:
+        return dict(zip(table[key].to_pylist(), table["code"].to_pylist(), strict=True))
+
+    division_codes = code_of(divisions, "division_id")
     codes = {
         definitions.COUNTY: division_codes,
         definitions.TOWNSHIP: division_codes,
-        definitions.INSTITUTION: dict(
-            zip(
-                institutions["institution_id"].to_pylist(),
-                institutions["code"].to_pylist(),
-                strict=True,
-            )
-        ),
-        definitions.DOCTOR: dict(
-            zip(
-                practitioners["practitioner_id"].to_pylist(),
-                practitioners["code"].to_pylist(),
-                strict=True,
-            )
-        ),
+        definitions.INSTITUTION: code_of(institutions, "institution_id"),
+        definitions.DOCTOR: code_of(_read(root, "practitioners"), "practitioner_id"),
     }
     wanted = None if only is None else set(only)
     if wanted is not None and (unknown := wanted - {i.code for i in definitions.INDICATORS}):
@@ -439,7 +428,7 @@ def growth_sums(indicator: definitions.Indicator, current: Sums, previous: Sums)
     out = []
     for key in sorted(
         {k for k in (*this, *last) if k[0] in indicator.levels},
-        key=lambda k: (LEVEL_ORDER[k[0]], k[1], k[2]),
+        key=lambda k: (definitions.LEVEL_ORDER[k[0]], k[1], k[2]),
     ):
         numerator, denominator = rules.growth(this.get(key), last.get(key))
         out.append((*key, numerator, denominator))
@@ -447,12 +436,6 @@ def growth_sums(indicator: definitions.Indicator, current: Sums, previous: Sums)
 
 
 GRAIN = ["county_id", "township_id", "institution_id", "doctor_id", "category"]
-LEVEL_ORDER = {
-    definitions.COUNTY: 0,
-    definitions.TOWNSHIP: 1,
-    definitions.INSTITUTION: 2,
-    definitions.DOCTOR: 3,
-}
 UNKNOWN_CATEGORY = "未知"
 
 
@@ -491,7 +474,7 @@ def _rollup(indicator: definitions.Indicator, rows: Iterable[dict[str, Any]]) ->
     return [
         (level, org, category, acc[0], acc[1])
         for (level, org, category), acc in sorted(
-            sums.items(), key=lambda kv: (LEVEL_ORDER[kv[0][0]], kv[0][1], kv[0][2])
+            sums.items(), key=lambda kv: (definitions.LEVEL_ORDER[kv[0][0]], kv[0][1], kv[0][2])
         )
     ]
 

@@ -155,12 +155,7 @@ def report(request: HttpRequest) -> HttpResponse:
 
 # Indicators with their own measure have contributing records (a growth rate has none).
 DRILLABLE = frozenset(i.code for i in definitions.INDICATORS if i.measure is not None)
-LEVEL_NAMES = {
-    definitions.COUNTY: "县",
-    definitions.TOWNSHIP: "乡镇",
-    definitions.INSTITUTION: "机构",
-    definitions.DOCTOR: "医生",
-}
+LEVEL_NAMES = definitions.LEVEL_WORDS  # 县 / 乡镇 / 机构 / 医生
 
 
 def _drill_target(
