@@ -450,33 +450,80 @@ def _levels(
     grouped = measure.group_by(GRAIN).aggregate(
         numerator=measure.numerator.sum(), denominator=measure.denominator.sum()
     )
-    return _rollup(indicator, session.run(grouped).to_pylist())
+    return _rollup(indicator, [_grain_table(session.run(grouped))])
 
 
-def _rollup(indicator: definitions.Indicator, rows: Iterable[dict[str, Any]]) -> Sums:
-    """Finest-grain rows (``GRAIN`` keys, ``numerator``, ``denominator``; a grain may repeat)
-    summed up to the indicator's levels and categories, exactly, in a fixed order."""
-    sums: dict[tuple[str, Any, str], list[Decimal]] = {}
-    for row in rows:
-        numerator = Decimal(row["numerator"] or 0)
-        denominator = Decimal(row["denominator"] or 0)
-        categories = [""]
-        if indicator.category_label:
-            categories.append(row["category"] or UNKNOWN_CATEGORY)
-        for level in indicator.levels:
-            org = row[LEVEL_KEYS[level]]
-            if org is None:
-                continue
-            for category in categories:
-                acc = sums.setdefault((level, org, category), [Decimal(0), Decimal(0)])
-                acc[0] += numerator
-                acc[1] += denominator
-    return [
-        (level, org, category, acc[0], acc[1])
-        for (level, org, category), acc in sorted(
-            sums.items(), key=lambda kv: (definitions.LEVEL_ORDER[kv[0][0]], kv[0][1], kv[0][2])
-        )
+# Sums are exact decimals throughout: the measures' values are ``definitions.MONEY``
+# (decimal(18, 2)), the engines sum them to decimals of 38 digits, and Arrow adds those
+# exactly (its decimal kernels, not floats) in the rollups below.
+VALUE = pa.decimal128(38, 2)
+_GRAIN_TYPES = {
+    "county_id": pa.int64(),
+    "township_id": pa.int64(),
+    "institution_id": pa.int64(),
+    "doctor_id": pa.int64(),
+    "category": pa.string(),
+    "numerator": VALUE,
+    "denominator": VALUE,
+}
+
+
+def _grain_table(table: pa.Table) -> pa.Table:
+    """Finest-grain rows in the one schema every branch and engine shares."""
+    return pa.table({name: pc.cast(table[name], kind) for name, kind in _GRAIN_TYPES.items()})
+
+
+def _rollup(indicator: definitions.Indicator, tables: list[pa.Table]) -> Sums:
+    """Finest-grain rows (``_grain_table``s; a grain may repeat) summed up to the
+    indicator's levels and categories, exactly (a missing value counts as 0), in a fixed
+    order."""
+    return _rollups(indicator, {"": tables})[""]
+
+
+def _rollups(
+    indicator: definitions.Indicator, tables: dict[str, list[pa.Table]]
+) -> dict[str, Sums]:
+    """``_rollup`` of each period's rows (period code → tables), in one grouping per level
+    with the period as a key: Arrow's grouped sums (exact decimal kernels), as a year's
+    breakdown rolls up 17 periods and 0.3 M rows."""
+    codes = list(tables)
+    parts = [
+        t.append_column("period", pa.repeat(pa.scalar(at, pa.int32()), t.num_rows))
+        for at, code in enumerate(codes)
+        for t in tables[code]
+        if t.num_rows
     ]
+    out: dict[str, Sums] = {code: [] for code in codes}
+    if not parts:
+        return out
+    table = pa.concat_tables(parts)
+    if indicator.category_label:  # no category (null or "") is the unknown one
+        category = table["category"]
+        known = pc.fill_null(pc.not_equal(category, ""), False)
+        table = table.set_column(
+            table.schema.get_field_index("category"),
+            "category",
+            pc.if_else(known, category, UNKNOWN_CATEGORY),
+        )
+    sums = [("numerator", "sum"), ("denominator", "sum")]
+    zero = Decimal(0)
+    for level in sorted(indicator.levels, key=definitions.LEVEL_ORDER.__getitem__):
+        key = LEVEL_KEYS[level]
+        placed = table.filter(pc.is_valid(table[key]))
+        total = placed.group_by(["period", key]).aggregate(sums)
+        grouped = [total.append_column("category", pa.repeat(pa.scalar(""), total.num_rows))]
+        if indicator.category_label:
+            grouped.append(placed.group_by(["period", key, "category"]).aggregate(sums))
+        names = ["period", key, "category", "numerator_sum", "denominator_sum"]
+        ordered = pa.concat_tables([g.select(names) for g in grouped]).sort_by(
+            [("period", "ascending"), (key, "ascending"), ("category", "ascending")]
+        )
+        period, org, category, numerator, denominator = (
+            ordered[name].to_pylist() for name in names
+        )
+        for at, o, c, n, d in zip(period, org, category, numerator, denominator, strict=True):
+            out[codes[at]].append((level, o, c, n or zero, d or zero))
+    return out
 
 
 # The planner: measures are written one per indicator and per period, but most read the same
@@ -492,7 +539,7 @@ def _rollup(indicator: definitions.Indicator, rows: Iterable[dict[str, Any]]) ->
 #   - the place (county, township, institution) and category expressions are group keys;
 #   - every distinct numerator/denominator expression is one sum (a constant is a multiple of
 #     the row count), shared by the branches that use it.
-# Each branch then sums, per period, the cube rows whose keys it wants (in Python: the cube has
+# Each branch then sums, per period, the cube rows whose keys it wants (in Arrow: the cube has
 # hundreds to tens of thousands of rows). Exactly the sums of the separate per-period queries:
 # a row counts for a branch and period iff all its filters hold. A measure of another shape
 # (a period used in another way, e.g. as epoch seconds) is computed per period (``_levels``).
@@ -659,7 +706,7 @@ def _levels_planned(
             groups.setdefault(key, []).append(branch)
     grain = _grain(planned_periods)
     wanted = [(p, _buckets(p, grain)) for p in planned_periods]
-    rows: dict[tuple[str, str], list[dict[str, Any]]] = {
+    rows: dict[tuple[str, str], list[pa.Table]] = {
         (i.code, p.code): [] for i in indicators if i not in alone for p in planned_periods
     }
     steps, done = len(groups) + len(alone) * len(periods), 0
@@ -679,8 +726,9 @@ def _levels_planned(
                 progress(done, steps)
     for indicator in indicators:
         if indicator not in alone:
-            for p in planned_periods:
-                out[(indicator.code, p.code)] = _rollup(indicator, rows[(indicator.code, p.code)])
+            each = {p.code: rows[(indicator.code, p.code)] for p in planned_periods}
+            for code, sums in _rollups(indicator, each).items():
+                out[(indicator.code, code)] = sums
     return out
 
 
@@ -689,7 +737,7 @@ def _planned_query(
     branches: list[_Branch],
     grain: str,
     wanted: list[tuple[rules.Period, frozenset[int]]],
-    rows: dict[tuple[str, str], list[dict[str, Any]]],
+    rows: dict[tuple[str, str], list[pa.Table]],
 ) -> None:
     """One grouped query (the cube) for the branches over one base, for every period; appends
     each branch's finest-grain rows per period to ``rows``."""
@@ -733,7 +781,7 @@ def _planned_query(
     else:
         table = ops.Project(first.base[1], fields).to_expr()
     cube = _cube(table, plan, grain, wanted, range(len(keys)), [f"v{u}" for u in range(len(sums))])
-    _read_off(session.run(cube).to_pylist(), plan, wanted, rows)
+    _read_off(session.run(cube), plan, wanted, rows)
 
 
 def _cube(
@@ -828,6 +876,54 @@ def _dimension(base: tuple[Any, ...], dimension: Any) -> tuple[Any, Any, str] | 
     return None
 
 
+# The dimensions ``places`` builds hold one row per key: a left join to one on that key keeps
+# each row of the other side once.
+UNIQUE_KEYS = {"homes": "resident_id", "places": "institution_id"}
+
+
+def _unique_on(session: Session, rel: Any, name: str) -> bool:
+    """Whether ``rel`` has at most one row per value of its column ``name``: a dimension of
+    ``UNIQUE_KEYS`` on its key, under filters and projections that pass that column on."""
+    while True:
+        if isinstance(rel, ops.Filter):
+            rel = rel.parent
+        elif isinstance(rel, ops.Project) and isinstance(rel.values.get(name), ops.Field):
+            rel, name = rel.values[name].rel, rel.values[name].name
+        else:
+            return any(
+                rel == getattr(session.tables, table).op() and name == key
+                for table, key in UNIQUE_KEYS.items()
+            )
+
+
+def _unread_dropped(session: Session, rest: tuple[Any, ...], values: Iterable[Any]) -> tuple:
+    """The links of a join chain less each left join that nothing reads (no value, no other
+    link's predicates) on one equality with a key of a dimension unique on it: such a link
+    keeps every row once and adds no column used, so the query is spared it (the homes of the
+    patients, where a cube reads nothing of the home: 0.25 → 0.15 s for the county year's
+    doctor cube, measured in one process)."""
+    read = set().union(*(_refs(v) for v in values))
+    kept = list(rest)
+    for link in rest:
+        if link.how != "left" or link.table in read or len(link.predicates) != 1:
+            continue
+        if any(link.table in _refs(q) for x in kept if x is not link for q in x.predicates):
+            continue
+        predicate = link.predicates[0]
+        if not isinstance(predicate, ops.Equals):
+            continue
+        ours = [
+            side
+            for side in (predicate.left, predicate.right)
+            if isinstance(side, ops.Field) and side.rel == link.table
+        ]
+        others = [side for side in (predicate.left, predicate.right) if side not in ours]
+        if len(ours) == 1 and link.table not in _refs(others[0]):
+            if _unique_on(session, link.table.parent, ours[0].name):
+                kept.remove(link)
+    return tuple(kept)
+
+
 def _case_split(op: Any, side: Callable[[Any], str]) -> tuple[Any, Any, Any] | None:
     """``ifelse(condition, a, b)`` under casts, with a condition of the dimension only and
     ``a``, ``b`` of the fact side: (condition, cast(a), cast(b)); ``None`` otherwise."""
@@ -856,7 +952,7 @@ def _pushed_down(
     plan: list[Any],
     grain: str,
     wanted: list[tuple[rules.Period, frozenset[int]]],
-) -> list[dict[str, Any]] | None:
+) -> pa.Table | None:
     """The cube of a join chain over ``places``, grouped BEFORE the places join: the
     encounter side (and its other joins) grouped by the institution as well, and what is read
     from the places (township, county, tier, 基层) — a function of the institution — joined to
@@ -914,6 +1010,7 @@ def _pushed_down(
         else:
             return None
     _kind, first, rest = base
+    rest = tuple(x for x in rest if x is not link)
     fields: dict[str, Any] = {f"k{j}": k for j, k in enumerate(keys) if key_side[j] == "fact"}
     fields.update({f"r{j}": op for j, op in enumerate(ranges)})
     fields.update({f"s{i}": op for i, op in enumerate(inner)})
@@ -929,7 +1026,8 @@ def _pushed_down(
     )
     if joined_by == "j0":
         fields[joined_by] = join_on
-    table = ops.JoinChain(first, tuple(x for x in rest if x is not link), fields).to_expr()
+    rest = _unread_dropped(session, rest, fields.values())
+    table = ops.JoinChain(first, rest, fields).to_expr()
     fact_keys = [j for j, s in enumerate(key_side) if s == "fact"]
     cube = _cube(table, plan, grain, wanted, fact_keys, [f"s{i}" for i in range(len(inner))])
     dimension = link.table.parent
@@ -945,69 +1043,98 @@ def _pushed_down(
         }
     )
     looked_up.update({f"d{i}": op.replace(onto, filter=ops.Value) for i, op in enumerate(outer)})
-    by_key: dict[Any, list[dict[str, Any]]] = {}
-    for d in session.run(ops.Project(dimension, looked_up).to_expr()).to_pylist():
-        if d["j"] is not None:
-            by_key.setdefault(d["j"], []).append(d)
-    dim_keys = [j for j, s in enumerate(key_side) if s == "dim"]
+    dims = session.run(ops.Project(dimension, looked_up).to_expr())
+    dims = dims.set_column(0, "j", pc.cast(dims["j"], pa.int64()))
+    facts = session.run(cube)
+    facts = facts.set_column(
+        facts.schema.get_field_index(joined_by),
+        joined_by,
+        pc.cast(facts[joined_by], pa.int64()),
+    )
+    # each group with each row of its institution (none: the group drops out; null keys match
+    # nothing), as the inner join in the engine would
+    joined = facts.join(dims, keys=joined_by, right_keys="j", join_type="inner")
+    count = joined["n"]
 
-    def amount(part: tuple[str, Any], r: dict[str, Any]) -> Any:
-        return r[f"s{part[1]}"] if part[0] == "sum" else part[1] * r["n"]
+    def amount(part: tuple[str, Any]) -> Any:
+        return pc.cast(joined[f"s{part[1]}"], VALUE) if part[0] == "sum" else _times(part[1], count)
 
-    out = []
-    for r in session.run(cube).to_pylist():
-        for d in by_key.get(r[joined_by], ()):
-            row = dict(r)
-            for j in dim_keys:
-                row[f"k{j}"] = d[f"k{j}"] if j not in is_conjunct else bool(d[f"k{j}"])
-            for u, way in enumerate(how):
-                if way[0] == "dim":
-                    dim_value = d[f"d{way[1]}"]
-                    row[f"v{u}"] = None if dim_value is None else dim_value * r["n"]
-                elif way[0] == "case":
-                    row[f"v{u}"] = amount(way[2] if d[f"d{way[1]}"] else way[3], r)
-                else:
-                    row[f"v{u}"] = amount(way, r)
-            out.append(row)
-    return out
+    columns = {name: joined[name] for name in joined.column_names if name[0] in "kr" or name == "n"}
+    for j in (j for j, s in enumerate(key_side) if s == "dim" and j in is_conjunct):
+        columns[f"k{j}"] = pc.fill_null(pc.cast(joined[f"k{j}"], pa.bool_()), False)
+    for u, way in enumerate(how):
+        if way[0] == "dim":
+            columns[f"v{u}"] = _times_column(joined[f"d{way[1]}"], count)
+        elif way[0] == "case":
+            condition = pc.fill_null(pc.cast(joined[f"d{way[1]}"], pa.bool_()), False)
+            columns[f"v{u}"] = pc.if_else(condition, amount(way[2]), amount(way[3]))
+        else:
+            columns[f"v{u}"] = amount(way)
+    return pa.table(columns)
+
+
+def _times(value: Decimal, count: Any) -> Any:
+    """``value × count`` per row, exactly, as ``VALUE`` (a constant summed over the rows)."""
+    scale = max(-int(value.as_tuple().exponent), 0)
+    factor = pa.scalar(value, pa.decimal128(18, scale))
+    return pc.cast(pc.multiply(pc.cast(count, pa.decimal128(19, 0)), factor), VALUE)
+
+
+def _times_column(values: Any, count: Any) -> Any:
+    """``value × count`` per row of a decimal, integer or boolean column, as ``VALUE``."""
+    kind = values.type
+    if pa.types.is_boolean(kind):
+        values = pc.cast(values, pa.int64())
+    narrow = pa.decimal128(18, kind.scale if pa.types.is_decimal(kind) else 0)
+    product = pc.multiply(pc.cast(values, narrow), pc.cast(count, pa.decimal128(19, 0)))
+    return pc.cast(product, VALUE)
 
 
 def _read_off(
-    result: list[dict[str, Any]],
+    result: pa.Table,
     plan: list[Any],
     wanted: list[tuple[rules.Period, frozenset[int]]],
-    rows: dict[tuple[str, str], list[dict[str, Any]]],
+    rows: dict[tuple[str, str], list[pa.Table]],
 ) -> None:
-    """Each branch's rows of the cube, per period it wants, appended to ``rows``."""
-    in_periods: dict[int, list[str]] = {}  # bucket → the periods it belongs to
-    for period, buckets in wanted:
-        for bucket in buckets:
-            in_periods.setdefault(bucket, []).append(period.code)
-    every = [period.code for period, _b in wanted]
+    """Each branch's rows of the cube (``k…`` keys, ``r…`` buckets, ``n``, ``v…`` sums), per
+    period it wants, appended to ``rows`` as ``_grain_table``s."""
+    buckets = {period.code: pa.array(sorted(b), pa.int64()) for period, b in wanted}
     for code, place, conj, rng, sides in plan:
-        for r in result:
-            if not all(r[f"k{j}"] for j in conj):
-                continue
-            if not rng:
-                codes = every
-            else:
-                codes = in_periods.get(r[f"r{rng[0]}"], [])
-                for j in rng[1:]:
-                    codes = [c for c in codes if c in in_periods.get(r[f"r{j}"], [])]
-                if not codes:
-                    continue
-            values = [(r[f"v{arg}"] if kind == "sum" else arg * r["n"]) for kind, arg in sides]
-            grain_row = {
-                "county_id": r[f"k{place[0]}"],
-                "township_id": r[f"k{place[1]}"],
-                "institution_id": r[f"k{place[2]}"],
-                "doctor_id": r[f"k{place[3]}"],
-                "category": r[f"k{place[4]}"],
+        values = [
+            pc.cast(result[f"v{arg}"], VALUE) if kind == "sum" else _times(arg, result["n"])
+            for kind, arg in sides
+        ]
+        grain = pa.table(
+            {
+                **{
+                    name: pc.cast(result[f"k{place[at]}"], _GRAIN_TYPES[name])
+                    for at, name in enumerate(GRAIN)
+                },
                 "numerator": values[0],
                 "denominator": values[1],
+                **{f"r{j}": result[f"r{j}"] for j in rng},
             }
-            for period_code in codes:
-                rows[(code, period_code)].append(grain_row)
+        )
+        if conj:  # conjunct columns are never null (the cube fills them with false)
+            grain = grain.filter(_all_of([result[f"k{j}"] for j in conj]))
+        for period, _b in wanted:
+            if rng:
+                inside = _all_of(
+                    [pc.is_in(grain[f"r{j}"], value_set=buckets[period.code]) for j in rng]
+                )
+                chosen = grain.filter(inside)
+            else:
+                chosen = grain
+            if chosen.num_rows:
+                rows[(code, period.code)].append(chosen.select(list(_GRAIN_TYPES)))
+
+
+def _all_of(masks: list[Any]) -> Any:
+    """The rows where every boolean mask holds."""
+    out = masks[0]
+    for mask in masks[1:]:
+        out = pc.and_(out, mask)
+    return out
 
 
 # ---------------------------------------------------------------------------
