@@ -162,3 +162,47 @@ def test_a_value_mixing_place_and_encounter_otherwise_is_computed_in_one_query(
     county_row = next(r for r in plain if r[0] == definitions.COUNTY)
     # the fixture's 基层 fund in 2025 is not nothing: the comparison has something to compare
     assert county_row[3] > 0
+
+
+def test_an_unread_left_join_to_a_unique_dimension_is_dropped(county: Path) -> None:
+    """``_member``'s left join to the homes keeps each encounter once (one home a resident):
+    a cube that reads nothing of the home is spared it; one that reads the home keeps it, and a
+    left join to a table not declared unique on its key (the ICD-10 catalogue) is kept."""
+    session = _session(county)
+    try:
+        member = definitions._member(session.tables).op()
+        links = member.rest
+        homes = [x for x in links if x.how == "left"]
+        assert len(homes) == 1
+        of_encounter = [member.values["total_cost"]]
+        kept = services._unread_dropped(session, links, of_encounter)
+        assert homes[0] not in kept
+        assert len(kept) == len(links) - 1
+        of_home = [*of_encounter, member.values["home_county_id"]]
+        assert services._unread_dropped(session, links, of_home) == links
+        chapter = definitions._with_chapter(session.tables, definitions._placed(session.tables))
+        chain = chapter.op()
+        assert [x.how for x in chain.rest] == ["inner", "left"]
+        unread = [chain.values["total_cost"]]
+        assert services._unread_dropped(session, chain.rest, unread) == chain.rest
+    finally:
+        session.close()
+
+
+def test_constants_and_place_values_times_the_count_are_exact_decimals() -> None:
+    import pyarrow as pa
+
+    count = pa.array([3, 0, 12_000_000], pa.int64())
+    assert services._times(Decimal("1.00"), count).to_pylist() == [
+        Decimal("3.00"),
+        Decimal("0.00"),
+        Decimal("12000000.00"),
+    ]
+    money = pa.array([Decimal("0.10"), None, Decimal("99999.99")], pa.decimal128(18, 2))
+    assert services._times_column(money, count).to_pylist() == [
+        Decimal("0.30"),
+        None,
+        Decimal("1199999880000.00"),
+    ]
+    flags = pa.array([True, False, None])
+    assert services._times_column(flags, count).to_pylist() == [Decimal("3.00"), Decimal(0), None]

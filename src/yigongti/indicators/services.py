@@ -1083,9 +1083,10 @@ def _times(value: Decimal, count: Any) -> Any:
 def _times_column(values: Any, count: Any) -> Any:
     """``value × count`` per row of a decimal, integer or boolean column, as ``VALUE``."""
     kind = values.type
-    if pa.types.is_boolean(kind):
-        values = pc.cast(values, pa.int64())
-    narrow = pa.decimal128(18, kind.scale if pa.types.is_decimal(kind) else 0)
+    if not pa.types.is_decimal(kind):  # an integer (or a flag as 0/1): multiplied as integers
+        product = pc.multiply_checked(pc.cast(values, pa.int64()), pc.cast(count, pa.int64()))
+        return pc.cast(pc.cast(product, pa.decimal128(38, 0)), VALUE)
+    narrow = pa.decimal128(18, kind.scale)
     product = pc.multiply(pc.cast(values, narrow), pc.cast(count, pa.decimal128(19, 0)))
     return pc.cast(product, VALUE)
 
