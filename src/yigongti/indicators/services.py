@@ -853,26 +853,41 @@ def _refs(op: Any) -> set[Any]:
     return {f.rel for f in op.find(ops.Field, filter=ops.Value)}
 
 
+def _equi_key(link: Any) -> tuple[Any, str] | None:
+    """A link joined on one equality of one of its table's columns with a value of the other
+    side: (that value, the column); ``None`` for any other predicate."""
+    if len(link.predicates) != 1 or not isinstance(link.predicates[0], ops.Equals):
+        return None
+    predicate = link.predicates[0]
+    for ours, other in ((predicate.left, predicate.right), (predicate.right, predicate.left)):
+        if (
+            isinstance(ours, ops.Field)
+            and ours.rel == link.table
+            and link.table not in _refs(other)
+        ):
+            return other, ours.name
+    return None
+
+
+def _read_by_others(link: Any, rest: Iterable[Any]) -> bool:
+    """Whether another link of the chain reads the link's table in its predicates."""
+    return any(link.table in _refs(q) for x in rest if x is not link for q in x.predicates)
+
+
 def _dimension(base: tuple[Any, ...], dimension: Any) -> tuple[Any, Any, str] | None:
     """The link of a join chain that inner-joins ``dimension`` on one equality of one of its
     columns, with the other side of that equality and the column; ``None`` if the chain has
     no such link or another link's predicates read it."""
     _kind, _first, rest = base
     for link in rest:
-        if link.how != "inner" or link.table.parent != dimension or len(link.predicates) != 1:
+        if link.how != "inner" or link.table.parent != dimension:
             continue
-        predicate = link.predicates[0]
-        if not isinstance(predicate, ops.Equals):
+        key = _equi_key(link)
+        if key is None:
             continue
-        for ours, other in ((predicate.left, predicate.right), (predicate.right, predicate.left)):
-            if (
-                isinstance(ours, ops.Field)
-                and ours.rel == link.table
-                and link.table not in _refs(other)
-            ):
-                if any(link.table in _refs(q) for x in rest if x is not link for q in x.predicates):
-                    return None
-                return link, other, ours.name
+        if _read_by_others(link, rest):
+            return None
+        return link, *key
     return None
 
 
@@ -905,22 +920,11 @@ def _unread_dropped(session: Session, rest: tuple[Any, ...], values: Iterable[An
     read = set().union(*(_refs(v) for v in values))
     kept = list(rest)
     for link in rest:
-        if link.how != "left" or link.table in read or len(link.predicates) != 1:
+        if link.how != "left" or link.table in read or _read_by_others(link, kept):
             continue
-        if any(link.table in _refs(q) for x in kept if x is not link for q in x.predicates):
-            continue
-        predicate = link.predicates[0]
-        if not isinstance(predicate, ops.Equals):
-            continue
-        ours = [
-            side
-            for side in (predicate.left, predicate.right)
-            if isinstance(side, ops.Field) and side.rel == link.table
-        ]
-        others = [side for side in (predicate.left, predicate.right) if side not in ours]
-        if len(ours) == 1 and link.table not in _refs(others[0]):
-            if _unique_on(session, link.table.parent, ours[0].name):
-                kept.remove(link)
+        key = _equi_key(link)
+        if key is not None and _unique_on(session, link.table.parent, key[1]):
+            kept.remove(link)
     return tuple(kept)
 
 
@@ -1043,14 +1047,8 @@ def _pushed_down(
         }
     )
     looked_up.update({f"d{i}": op.replace(onto, filter=ops.Value) for i, op in enumerate(outer)})
-    dims = session.run(ops.Project(dimension, looked_up).to_expr())
-    dims = dims.set_column(0, "j", pc.cast(dims["j"], pa.int64()))
-    facts = session.run(cube)
-    facts = facts.set_column(
-        facts.schema.get_field_index(joined_by),
-        joined_by,
-        pc.cast(facts[joined_by], pa.int64()),
-    )
+    dims = _int64(session.run(ops.Project(dimension, looked_up).to_expr()), "j")
+    facts = _int64(session.run(cube), joined_by)
     # each group with each row of its institution (none: the group drops out; null keys match
     # nothing), as the inner join in the engine would
     joined = facts.join(dims, keys=joined_by, right_keys="j", join_type="inner")
@@ -1071,6 +1069,13 @@ def _pushed_down(
         else:
             columns[f"v{u}"] = amount(way)
     return pa.table(columns)
+
+
+def _int64(table: pa.Table, name: str) -> pa.Table:
+    """The table with its column ``name`` as int64 (the engines may type an id otherwise)."""
+    return table.set_column(
+        table.schema.get_field_index(name), name, pc.cast(table[name], pa.int64())
+    )
 
 
 def _times(value: Decimal, count: Any) -> Any:
