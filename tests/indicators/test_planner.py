@@ -5,8 +5,11 @@ out-of-county settlements, residents counted by home, and a growth rate's earlie
 
 from __future__ import annotations
 
+import dataclasses
+import threading
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -206,3 +209,55 @@ def test_constants_and_place_values_times_the_count_are_exact_decimals() -> None
     ]
     flags = pa.array([True, False, None])
     assert services._times_column(flags, count).to_pylist() == [Decimal("3.00"), Decimal(0), None]
+
+
+def test_queries_in_the_background_give_what_one_at_a_time_gives(
+    county: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The planner sends every query before reading the first (services.Session.later): the
+    rows equal those of the same evaluation with each query run in turn, and the queries did
+    run on the pool's threads (each with a cursor of its own, in UTC like the session)."""
+    threads: list[str] = []
+    real = services._background
+
+    def traced(run: Any) -> Any:
+        def on_thread(job: Any) -> Any:
+            threads.append(threading.current_thread().name)
+            return run(job)
+
+        return real(on_thread)
+
+    monkeypatch.setattr(services, "_background", traced)
+    periods = services.parse_periods("2025", breakdown=True)
+    background = services.evaluate(periods, root=county).rows
+    sent = len(threads)
+    opener = services.OPENERS["duckdb"]
+    monkeypatch.setitem(
+        services.OPENERS,
+        "duckdb",
+        lambda *a: dataclasses.replace(opener(*a), start=None),
+    )
+    in_turn = services.evaluate(periods, root=county).rows
+    assert len(threads) == sent  # the second evaluation sent none to the pool
+    assert background == in_turn
+    assert len(background) > 300  # 322 rows on 2026-12-03
+    # the cubes and the per-period queries of ref-06 (17 periods), all on the pool
+    assert sent > 17
+    assert set(threads) <= {f"yigongti-query_{n}" for n in range(services.QUERY_THREADS)}
+
+
+def test_a_failing_background_query_raises_where_its_result_is_read(county: Path) -> None:
+    import duckdb
+    import ibis
+
+    session = _session(county)
+    try:
+        bad = session.tables.wards.select(x=ibis.literal("十二").cast("int64"))
+        result = session.later(bad)
+        with pytest.raises(duckdb.ConversionException):
+            result()
+        # the session goes on: the next query runs
+        counted = session.later(session.tables.wards.count().name("n").as_table())()
+        assert counted.to_pylist() == [{"n": services._read(county, "wards").num_rows}]
+    finally:
+        session.close()
