@@ -1161,6 +1161,7 @@ def bench_county(root: Path, params: Params, repeat: int, report: Report) -> Non
         whole.line("county_duckdb_breakdown_17_periods", rows)
         + f"  result_rows: {len(whole.result.rows)}"
     )
+    bench_store(whole.result)
     baseline = PandasBaseline(root, periods[0])
     missing = [c for c in computed if not baseline.covers(c)]
     plain = best_of(baseline.run, repeat)
@@ -1231,6 +1232,51 @@ def bench_county(root: Path, params: Params, repeat: int, report: Report) -> Non
         f"{bound.wall / floor.wall:.1f}x; the engine is {duck.wall / bound.wall:.1f}x the bound",
         bound.wall / floor.wall <= TARGET_FLOOR_RATIO,
     )
+
+
+def bench_store(evaluation: Any) -> None:
+    """What ``indicators compute --breakdown`` does after evaluating: the rows stored in the
+    app database (the bench's own: SQLite in its temporary data directory, or
+    ``YIGONGTI_DATABASE_URL``), by ``services._store`` and, as the baseline in the same run,
+    by the ORM's ``bulk_create`` of model instances (what ``do_compute`` did before
+    2026-12-03). Each run starts from an empty table, in one transaction."""
+    from django.core.management import call_command
+    from django.db import connection, transaction
+
+    from yigongti.indicators import services
+    from yigongti.indicators.models import IndicatorResult
+
+    call_command("migrate", verbosity=0)
+    now = services.clock.now()
+
+    def orm() -> None:
+        with transaction.atomic():
+            IndicatorResult.objects.all().delete()
+            IndicatorResult.objects.bulk_create(
+                [
+                    IndicatorResult(
+                        **{f: getattr(r, f) for f in services._STORED[:8]},
+                        snapshot_id=evaluation.snapshot_id,
+                        engine="duckdb",
+                        computed_at=now,
+                    )
+                    for r in evaluation.rows
+                ],
+                batch_size=1000,
+            )
+
+    def store() -> None:
+        with transaction.atomic():
+            IndicatorResult.objects.all().delete()
+            services._store(evaluation, "duckdb", now)
+
+    rows = len(evaluation.rows)
+    plain = best_of(orm, 1, warm_up=False)
+    print(plain.line(f"store_{connection.vendor}_bulk_create", rows) + f"  rows: {rows}")
+    fast = best_of(store, 1, warm_up=False)
+    assert IndicatorResult.objects.count() == rows
+    print(fast.line(f"store_{connection.vendor}", rows) + f"  rows: {rows}")
+    print(f"ratio_bulk_create_over_store: {plain.wall / fast.wall:.1f}")
 
 
 def bench_province(root: Path, params: Params, args: argparse.Namespace, report: Report) -> None:

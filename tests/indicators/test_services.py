@@ -185,13 +185,62 @@ def test_export_csv_and_xlsx(
         call_command("indicators", "export", "--period", "2024", "--out", str(tmp_path / "x.csv"))
 
 
-def test_progress_starts_at_zero_and_ticks_once_per_query(county: Path) -> None:
+def test_progress_starts_at_zero_and_ticks_once_per_query(
+    county: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from yigongti.indicators import services
+
+    monkeypatch.setattr(services, "STORE_BATCH", 25)
     calls: list[tuple[str, int, int]] = []
-    do_compute("2025", root=county, progress=lambda *a: calls.append(a))
-    total = calls[0][2]
+    stored = do_compute("2025", root=county, progress=lambda *a: calls.append(a)).results
+    computing = [c for c in calls if c[0] == "计算指标"]
+    total = computing[0][2]
     assert calls[0] == ("计算指标", 0, total)  # shown before the first (largest) query runs
-    assert calls == [("计算指标", done, total) for done in range(total + 1)]
+    assert computing == [("计算指标", done, total) for done in range(total + 1)]
     assert total >= 2
+    # then the rows saved, a tick per batch, ending at all of them
+    assert stored > 50  # 62 rows on 2026-12-03: three batches
+    saving = [(done, n) for stage, done, n in calls[len(computing) :] if stage == "保存结果"]
+    assert len(saving) == len(calls) - len(computing)
+    assert saving == [(min(d, stored), stored) for d in range(25, stored + 25, 25)]
+
+
+def test_stored_results_read_back_as_evaluated(county: Path) -> None:
+    """What ``_store`` inserts through the cursor reads back through the ORM exactly as the
+    evaluation computed it: every row, decimals to the last place, no value as NULL, the
+    snapshot, the engine and the time of the compute."""
+    import datetime as dt
+
+    from yigongti.core import clock
+    from yigongti.indicators.services import evaluate, parse_periods
+
+    moment = dt.datetime(2026, 3, 1, 9, 30, 15, tzinfo=dt.UTC)
+    with clock.frozen(moment):
+        do_compute("2025", root=county, breakdown=True)
+    evaluated = evaluate(parse_periods("2025", breakdown=True), root=county)
+    keys = ("indicator_code", "period", "level", "org_code", "category")
+    stored = {tuple(getattr(r, k) for k in keys): r for r in IndicatorResult.objects.all()}
+    assert len(stored) == len(evaluated.rows) > 300
+    for row in evaluated.rows:
+        got = stored[tuple(getattr(row, k) for k in keys)]
+        assert (got.numerator, got.denominator, got.value) == (
+            row.numerator,
+            row.denominator,
+            row.value,
+        )
+        # the digits as well, to the field's places: what the pages and exports print
+        cents, places = Decimal("0.01"), Decimal("0.000001")
+        assert (str(got.numerator), str(got.denominator), str(got.value)) == (
+            str(row.numerator.quantize(cents)),
+            str(row.denominator.quantize(cents)),
+            str(None if row.value is None else row.value.quantize(places)),
+        ), row
+        assert (got.snapshot_id, got.engine, got.computed_at) == (
+            evaluated.snapshot_id,
+            "duckdb",
+            moment,
+        )
+    assert any(r.value is None for r in evaluated.rows)  # a zero denominator among them
 
 
 def test_evaluate_only_some_indicators(county: Path) -> None:
