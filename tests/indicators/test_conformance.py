@@ -40,7 +40,7 @@ from django.db import transaction
 
 from yigongti.analytics.services import do_snapshot
 from yigongti.core.errors import DomainError
-from yigongti.indicators import definitions
+from yigongti.indicators import definitions, services
 from yigongti.indicators.models import IndicatorResult
 from yigongti.indicators.services import Evaluation, ResultRow, evaluate, parse_periods
 from yigongti.synth.scenarios import generate
@@ -210,16 +210,7 @@ def _stored() -> list[tuple[Any, ...]]:
     return list(
         IndicatorResult.objects.order_by(
             "indicator_code", "level", "org_code", "category"
-        ).values_list(
-            "indicator_code",
-            "period",
-            "level",
-            "org_code",
-            "category",
-            "numerator",
-            "denominator",
-            "value",
-        )
+        ).values_list(*services._STORED[:8])  # the key, the sums and the value
     )
 
 
