@@ -1243,11 +1243,12 @@ def bench_store(evaluation: Any) -> None:
     from django.core.management import call_command
     from django.db import connection, transaction
 
+    from yigongti.core import clock
     from yigongti.indicators import services
     from yigongti.indicators.models import IndicatorResult
 
     call_command("migrate", verbosity=0)
-    now = services.clock.now()
+    now = clock.now()
 
     def orm() -> None:
         with transaction.atomic():

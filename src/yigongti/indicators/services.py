@@ -1192,7 +1192,12 @@ def _pushed_down(
     facts_later = session.later(cube)  # the cube first: it takes longest
     dims_later = session.later(ops.Project(dimension, looked_up).to_expr())
     return lambda: _places_joined(
-        _int64(facts_later(), joined_by), _int64(dims_later(), "j"), joined_by, how, key_side, plan
+        _int64(facts_later(), joined_by),
+        _int64(dims_later(), "j"),
+        joined_by,
+        how,
+        key_side,
+        is_conjunct,
     )
 
 
@@ -1202,11 +1207,11 @@ def _places_joined(
     joined_by: str,
     how: list[tuple[Any, ...]],
     key_side: list[str],
-    plan: list[Any],
+    is_conjunct: set[int],
 ) -> pa.Table:
     """``_pushed_down``'s cube groups joined to the places rows they read (``dims``): the keys
-    read from the places filled in, the sums of places values multiplied out."""
-    is_conjunct = {j for _c, _p, conj, _r, _s in plan for j in conj}
+    read from the places filled in (``is_conjunct``: the keys that are a branch's conjunct,
+    false when null), the sums of places values multiplied out."""
     # each group with each row of its institution (none: the group drops out; null keys match
     # nothing), as the inner join in the engine would
     joined = facts.join(dims, keys=joined_by, right_keys="j", join_type="inner")
