@@ -18,7 +18,7 @@ import pytest
 
 from yigongti.analytics.services import do_snapshot
 from yigongti.core import clock
-from yigongti.indicators import definitions
+from yigongti.indicators import definitions, rules
 from yigongti.indicators.services import do_compute
 
 from .test_services import county_code, hekou_code, results
@@ -26,6 +26,8 @@ from .test_services import county_code, hekou_code, results
 TZ = ZoneInfo("Asia/Shanghai")
 D = Decimal
 ON_OFFER_2025 = 296 * 86400  # ref-06: the reserved beds from the first admission (11 March)
+# the reserved beds (⌈beds/4⌉) of 县人民医院's seven wards, in the order of their ward ids
+WARD_RESERVED = (30, 15, 30, 15, 13, 5, 8)
 
 
 def at(month: int, day: int, hour: int = 9) -> dt.datetime:
@@ -136,11 +138,12 @@ def test_referral_indicators_in_a_month_and_zero(referred: Path) -> None:
 
 def test_ref06_counts_the_beds_from_the_first_admission(referred: Path) -> None:
     """The reserved beds are on offer from the county's first admission (11 March, 00:00
-    local): February is wholly before it ("—", not 0 %), March counts its last 21 days."""
+    local): February is wholly before it (no row: "—", not 0 %, and nothing to drill into),
+    March counts its last 21 days."""
     do_compute("2025-02", root=referred)
     do_compute("2025-03", root=referred)
     c = county_code()
-    assert results("ref-06", "2025-02", "county")[c] == (D(0), D(0), None)
+    assert results("ref-06", "2025-02", "county") == {}
     assert results("ref-06", "2025-03", "county")[c] == (
         D(432000),
         D(116 * 21 * 86400),
@@ -297,3 +300,26 @@ def test_ref05_counts_only_grassroots_bookings_of_the_reserved_pool(
     rows = evaluate(parse_periods("2025"), root=root, only=["ref-05"]).rows
     county = [(r.numerator, r.denominator) for r in rows if r.level == "county"]
     assert county == [(D(used), D(2))]
+
+
+def test_ref06_records_are_the_period_s_beds_and_wards(referred: Path, world: Any) -> None:
+    """The records behind ref-06 are the beds occupied in the period and the wards on offer
+    in it: May lists the seven wards and not March's bed (before, it listed every bed ever
+    admitted, at 0 床日); February, before the go-live, lists nothing."""
+    from yigongti.indicators.services import read_records
+
+    lead = world.lead_hospital
+    ref06 = definitions.get("ref-06")
+
+    def kinds(period: str) -> list[tuple[str, Decimal, Decimal]]:
+        page = read_records(
+            ref06, rules.parse_period(period), level="institution",
+            org_id=lead.pk, root=referred,
+        )  # fmt: skip
+        return [(r.record_kind, r.numerator, r.denominator) for r in page.rows]
+
+    assert kinds("2025-03") == [("bed_booking", D(432000), D(0))] + [
+        ("ward", D(0), D(reserved * 21 * 86400)) for reserved in WARD_RESERVED
+    ]
+    assert kinds("2025-05") == [("ward", D(0), D(n * 31 * 86400)) for n in WARD_RESERVED]
+    assert kinds("2025-02") == []

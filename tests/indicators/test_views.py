@@ -14,6 +14,7 @@ from django.utils import timezone
 from yigongti.accounts.choices import ScopeKind
 from yigongti.geo.models import Division
 from yigongti.geo.services import do_create_division
+from yigongti.indicators import definitions
 from yigongti.indicators.models import IndicatorResult
 from yigongti.indicators.services import do_compute
 
@@ -84,6 +85,33 @@ def test_a_period_without_results_says_so(world: Any, county: Path, settings: An
         assert "请联系信息中心计算" in shown and "yigongti" not in shown.split("<footer")[0]
     page = client.get("/indicators/", {"period": "2025"})
     assert 'id="missing-period"' not in page.content.decode()
+
+
+def test_an_indicator_without_detail_says_so(world: Any, county: Path, settings: Any) -> None:
+    """An indicator the dashboard has no trend for (qualitative, awaiting data, or no such
+    code) says why above the first computed one; before, nhc-07 came up without a word."""
+    settings.SNAPSHOT_ROOT = county
+    do_compute("2025", root=county)
+    client = client_for(world, "county_admin")
+
+    def notice(code: str) -> str:
+        page = client.get("/indicators/", {"period": "2025", "indicator": code})
+        assert page.context["chosen"].code == "nhc-07"
+        shown = page.content.decode()
+        return shown.split('id="unshown-indicator">')[1].split("</div>")[0]
+
+    nhc07 = "；下面显示 nhc-07 县域内基层医疗卫生机构诊疗人次数占比。"
+    assert (
+        notice("nhc-13")
+        == f"nhc-13 {definitions.get('nhc-13').name}待接入数据，尚无计算结果{nhc07}"
+    )
+    assert notice("nhc-02") == (
+        'nhc-02 医共体内部民主决策是定性指标，按佐证材料评估（<a href="/indicators/evidence/'
+        '?year=2025#nhc-02">查看佐证材料与评估</a>）' + nhc07
+    )
+    assert notice("xyz") == "没有编码为“xyz”的指标" + nhc07
+    page = client.get("/indicators/", {"period": "2025", "indicator": "nhc-12"})
+    assert 'id="unshown-indicator"' not in page.content.decode()
 
 
 def test_refused_for_clinical_roles_and_empty_without_results(world: Any) -> None:

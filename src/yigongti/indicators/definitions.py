@@ -538,7 +538,7 @@ def reserved_bed_use(t: Tables, p: Period) -> Any:
     first admission into any bed of its county-level hospitals [I]. Before it the platform has
     no bed records, and counting the whole period would read a county's first year on the
     platform as near 0 % (the demo: 0.23 % for 2025 with four weeks of stays); a period wholly
-    before it, or a county with no admission yet, has no denominator ("—")."""
+    before it, or a county with no admission yet, has no row ("—")."""
     start, end = _epochs(p)
     hospitals = t.places.filter(_.tier == TIER_COUNTY)
     at_hospitals = t.bed_bookings.join(
@@ -549,16 +549,22 @@ def reserved_bed_use(t: Tables, p: Period) -> Any:
         .group_by("county_id")
         .aggregate(live_at=lambda b: _local_midnight(b.admitted_at.epoch_seconds().min()))
     )
-    beds = at_hospitals.filter(_.pool == "reserved", _.admitted_at.notnull())
+    # Only the beds occupied during the period, and the wards on offer in it, are its records:
+    # the others would add 0 to both sides and fill its records page with other months' stays
+    # (the demo's 2024 listed December 2025's beds at 0 床日), and a period before the go-live
+    # has no row at all ("—", nothing to drill into).
+    reserved = at_hospitals.filter(_.pool == "reserved", _.admitted_at.notnull())
+    admitted = reserved.admitted_at.epoch_seconds()
+    released = ibis.coalesce(reserved.closed_at.epoch_seconds(), ibis.literal(end))
+    beds = reserved.filter((admitted < end) & (released > start))
     first = ibis.greatest(beds.admitted_at.epoch_seconds(), ibis.literal(start))
     last = ibis.least(
         ibis.coalesce(beds.closed_at.epoch_seconds(), ibis.literal(end)), ibis.literal(end)
     )
-    occupied = ibis.greatest(last - first, ibis.literal(0))
-    wards = t.wards.join(hospitals, "institution_id").join(live, "county_id")
-    offered = ibis.greatest(
-        ibis.literal(end) - ibis.greatest(wards.live_at, ibis.literal(start)), ibis.literal(0)
-    )
+    occupied = last - first
+    on_offer = t.wards.join(hospitals, "institution_id").join(live, "county_id")
+    wards = on_offer.filter(on_offer.live_at < end)
+    offered = ibis.literal(end) - ibis.greatest(wards.live_at, ibis.literal(start))
     return _shape(beds, occupied, ibis.literal(0), kind=BED).union(
         _shape(wards, ibis.literal(0), wards.reserved_beds * offered, kind=WARD),
         distinct=False,

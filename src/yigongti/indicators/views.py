@@ -43,8 +43,11 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     if period not in periods:
         period = queries.default_period()
     computed = [i for i in definitions.INDICATORS if i.computed]
-    code = request.GET.get("indicator") or (computed[0].code if computed else "")
-    if code not in {i.code for i in computed}:
+    code = request.GET.get("indicator", "").strip()[:16] or (computed[0].code if computed else "")
+    # An indicator with no detail here (qualitative, awaiting data, or no such code) says why
+    # above the first one instead of silently showing another.
+    unshown = _unshown_reason(code) if code not in {i.code for i in computed} else None
+    if unshown:
         code = computed[0].code if computed else ""
     chosen = definitions.get(code) if code else None
     # A deployment may hold several counties: the one asked for, else the first in scope.
@@ -69,6 +72,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             "period": period,
             "periods": periods,
             "missing_period": missing,
+            "unshown_indicator": unshown,
             "rows": (
                 queries.with_verdicts(
                     queries.list_overview(period, county_code), actor.scope, period, county_code
@@ -120,6 +124,19 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             },
         },
     )
+
+
+def _unshown_reason(code: str) -> dict[str, str]:
+    """Why the dashboard has no trend or ranking for ``code``, which is not computed; for a
+    qualitative indicator, also the code its evidence register section has."""
+    try:
+        indicator = definitions.get(code)
+    except KeyError:
+        return {"text": f"没有编码为“{code}”的指标", "evidence": ""}
+    if indicator.status == "evidence":
+        text = f"{indicator.code} {indicator.name}是定性指标，按佐证材料评估"
+        return {"text": text, "evidence": indicator.code}
+    return {"text": f"{indicator.code} {indicator.name}待接入数据，尚无计算结果", "evidence": ""}
 
 
 @login_required
