@@ -547,6 +547,13 @@ def test_upload_errors_show_next_to_the_field(world: Any, media: Path) -> None:
     one = section(response.content.decode(), "nhc-01")
     assert '<div class="text-danger small file-error">不支持的文件类型“note.txt”' in one
     assert '<details class="mt-2" open>' in one and 'value="医共体章程"' in one
+    # the page comes back at the form (its action's fragment), and says so at the top
+    assert 'action="#nhc-01-upload"' in one
+    top = response.content.decode().split('id="form-refused">')[1].split("</div>")[0]
+    assert (
+        top
+        == '未保存：nhc-01 的佐证材料有需要更正的内容，<a href="#nhc-01-upload">请查看标出的问题</a>。'
+    )
     response = client.post(
         "/indicators/evidence/", upload_post("nhc-01", "personnel", PDF, "a.pdf", date="2025-13-01")
     )
@@ -579,6 +586,9 @@ def test_assess_and_withdraw_through_the_page(world: Any, actor_for: Any, media:
     response = client.post("/indicators/evidence/", {**post, "nhc-01-assess-verdict": "not_met"})
     assert response.status_code == 200
     assert "评估结论不是“达标”时必须填写评估意见" in section(response.content.decode(), "nhc-01")
+    assert '未保存：nhc-01 的评估结论有需要更正的内容，<a href="#nhc-01-assess">' in (
+        response.content.decode()
+    )
     assert EvidenceAssessment.objects.count() == 0
     response = client.post(
         "/indicators/evidence/",
@@ -610,6 +620,14 @@ def test_assess_and_withdraw_through_the_page(world: Any, actor_for: Any, media:
     item = add(actor_for("county_admin"), world, entry(), PDF, "a.pdf")
     response = client.post(f"/indicators/evidence/{item.pk}/withdraw/", {"reason": ""})
     assert response.status_code == 302
+    item.refresh_from_db()
+    assert item.withdrawn_at is None
+    # a GET (a link followed) changes nothing: back to the register with a word, not a 405
+    response = client.get(f"/indicators/evidence/{item.pk}/withdraw/", follow=True)
+    assert response.redirect_chain == [
+        ("/indicators/evidence/?year=2025&medcom=QH-MEDCOM#nhc-01", 302)
+    ]
+    assert "撤回证据材料请在登记页该材料一行填写撤回原因" in response.content.decode()
     item.refresh_from_db()
     assert item.withdrawn_at is None
     response = staff.post(f"/indicators/evidence/{item.pk}/withdraw/", {"reason": "x"})

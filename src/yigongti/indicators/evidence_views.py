@@ -15,7 +15,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods
 
 from yigongti.accounts.choices import Role
 from yigongti.accounts.queries import Actor
@@ -107,6 +107,7 @@ def evidence_register(request: HttpRequest) -> HttpResponse:
     if medcom is None:
         return _forbidden(request, "您的数据范围内没有医共体")
     bound: dict[str, Any] = {}
+    refused: dict[str, str] = {}
     if request.method == "POST":
         code = request.POST.get("indicator", "")
         action = request.POST.get("action", "")
@@ -153,6 +154,11 @@ def evidence_register(request: HttpRequest) -> HttpResponse:
         except DomainError as exc:
             add_domain_errors(form, exc)
         bound[f"{code}:{action}"] = form
+        # the page comes back at the form (its action's fragment); this says so at the top too
+        refused = {
+            "anchor": f"{code}-{action}",
+            "label": f"{code} 的{'佐证材料' if action == 'upload' else '评估结论'}",
+        }
     entries = []
     for entry in queries.get_register(medcom, year, actor.scope):
         code = entry.indicator.code
@@ -196,6 +202,7 @@ def evidence_register(request: HttpRequest) -> HttpResponse:
             "medcom": medcom,
             "medcoms": queries.list_register_medcoms(actor.scope),
             "entries": entries,
+            "refused": refused,
             "may_upload": rules.can_upload_evidence(actor.role),
             "may_assess": rules.can_assess_evidence(actor.role),
             "max_mb": get_parameter("indicators.evidence_max_mb", today, medcom.division.code),
@@ -204,12 +211,17 @@ def evidence_register(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def evidence_withdraw(request: HttpRequest, pk: int) -> HttpResponse:
+    """POST: withdraw with a reason. A GET (a link typed or followed) changes nothing and goes
+    back to the register with a word, not the browser's bare 405 page."""
     actor = _actor(request)
     item = EvidenceItem.objects.select_related("institution", "medcom").filter(pk=pk).first()
     if item is None or not rules.can_view_evidence(actor.role):
         return _forbidden(request, "该证据材料不存在或不在您的数据范围内")
+    if request.method != "POST":
+        messages.info(request, "撤回证据材料请在登记页该材料一行填写撤回原因后点“撤回”")
+        return redirect(_register_url(item.medcom, item.year, item.indicator_code))
     try:
         services.do_withdraw_evidence(actor, item, request.POST.get("reason", ""))
         messages.success(request, f"已撤回证据材料“{item.title}”")
