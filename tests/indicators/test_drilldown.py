@@ -7,6 +7,7 @@ ids E1…S3, X1…X3); database ids are looked up, never assumed.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,7 @@ from yigongti.core.models import AuditEvent
 from yigongti.encounters.models import DiagnosisCode, Encounter, ExternalSettlement
 from yigongti.geo.models import Division
 from yigongti.indicators import definitions, drilldown, queries, rules, services
+from yigongti.indicators.models import IndicatorResult
 from yigongti.indicators.services import do_compute
 
 pytestmark = pytest.mark.django_db
@@ -486,3 +488,28 @@ def test_records_page_leaves_out_columns_its_records_cannot_fill(
     ]
     columns = queries.record_columns(rows)
     assert (columns.diagnosis, columns.money, columns.span) == (diagnosis, money, span)
+
+
+def test_chapter_categories_in_chapter_order_with_names(world: Any, computed: Path) -> None:
+    """op-06's categories are ICD-10 chapters: listed I … XXII in the catalogue's order with
+    their names (before: by text, "I · II · IV · IX · VII", codes only), 未知 last."""
+    client = client_for(world, "county_admin")
+    page = client.get(url("op-06", "county", county_code())).content.decode()
+    choices = page.split('id="categories"')[1].split("</p>")[0]
+    shown = re.findall(r"<a href=\"\?category=[^\"]*\">([^<]*)</a>", choices)
+    assert shown == ["IX 循环系统疾病", "未知"]
+    # more chapters than the fixture has, stored as by text: read back in chapter order
+    first = IndicatorResult.objects.filter(indicator_code="op-06", level="county").first()
+    assert first is not None
+    for chapter in ("XI", "II", "X", "XIX"):
+        IndicatorResult.objects.create(
+            indicator_code="op-06", period=first.period, level="county", org_code=first.org_code,
+            category=chapter, numerator=D(1), denominator=D(2), value=D(50),
+            snapshot_id=first.snapshot_id, engine="duckdb", computed_at=first.computed_at,
+        )  # fmt: skip
+    listed = queries.list_result_categories(
+        definitions.get("op-06"), first.period, "county", first.org_code
+    )
+    names = queries.list_icd10_chapters()
+    assert [c for c, _ in listed] == ["II", "IX", "X", "XI", "XIX", "未知"]
+    assert listed[0] == ("II", f"II {names['II']}") and listed[-1] == ("未知", "未知")

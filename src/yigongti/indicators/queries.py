@@ -785,16 +785,28 @@ def get_register(medcom: Medcom, year: int, scope: Scope) -> list[RegisterEntry]
     return entries
 
 
-def list_result_categories(code: str, period: str, level: str, org_code: str) -> list[str]:
-    """The categories with a stored result at this org (a broken-down indicator)."""
-    return list(
+def list_result_categories(
+    indicator: definitions.Indicator, period: str, level: str, org_code: str
+) -> list[tuple[str, str]]:
+    """(category, how users read it) of the categories with a stored result at this org, in
+    display order (category_names: the tiers by their label, 县级 …; the ICD-10 chapters I …
+    XXII with their names, "IX 循环系统疾病"), then any other stored category (e.g. 未知)."""
+    stored = set(
         IndicatorResult.objects.filter(
-            indicator_code=code, period=period, level=level, org_code=org_code
+            indicator_code=indicator.code, period=period, level=level, org_code=org_code
         )
         .exclude(category="")
-        .order_by("category")
         .values_list("category", flat=True)
     )
+    names = category_names(indicator)
+    listed = [c for c in names if c in stored] + sorted(stored - set(names))
+    named = indicator.category_label == definitions.CHAPTER_LABEL
+
+    def text(category: str) -> str:
+        label, name = names.get(category, (category, ""))
+        return f"{label} {name}" if named and name else label
+
+    return [(c, text(c)) for c in listed]
 
 
 def get_institution_paths(codes: list[str]) -> dict[str, str]:

@@ -281,7 +281,7 @@ def drilldown(
             "org": org,
             "level_name": LEVEL_NAMES[level],
             "category": category,
-            "categories": queries.list_result_categories(indicator.code, each.code, level, org.code)
+            "categories": queries.list_result_categories(indicator, each.code, level, org.code)
             if indicator.category_label
             else [],
             "result": queries.get_result(indicator.code, each.code, level, org.code, category),
