@@ -122,7 +122,11 @@ def test_excel_sheets_values_formats_and_caliber(county: Path, settings: Any) ->
 
     sheet = book["促分工"]
     assert [c.value for c in sheet[4]][:11] == list(reports.MAIN_HEADERS)
-    assert sheet.freeze_panes == "A5"
+    # the monthly and ranking tables follow: the overview's header is not frozen over them
+    # nor repeated on their printed pages; a sheet of pending indicators only keeps both
+    assert sheet.freeze_panes is None and sheet.print_title_rows is None
+    pending = book["同质化"]
+    assert pending.freeze_panes == "A5" and pending.print_title_rows == "$4:$4"
     r = row_of(sheet, "nhc-07")
     value, num, den, target, status = (sheet.cell(r, c) for c in (4, 5, 6, 7, 8))
     assert (value.value, value.number_format) == (0.5, "0.00%")
@@ -130,7 +134,7 @@ def test_excel_sheets_values_formats_and_caliber(county: Path, settings: Any) ->
     assert (den.value, den.number_format) == (4, "#,##0")
     assert (target.value, target.number_format) == (0.65, "0.00%")
     assert status.value == "未达标"
-    assert sheet.cell(r, 9).value == "[I]"
+    assert sheet.cell(r, 9).value == "据原文推定"  # [I], as the dashboard reads it
     assert sheet.cell(r, 10).value == definitions.get("nhc-07").caliber
     assert "基层医疗卫生机构" in sheet.cell(r, 10).value
     assert sheet.cell(r, 11).value == (
@@ -174,13 +178,13 @@ def test_excel_sheets_values_formats_and_caliber(county: Path, settings: Any) ->
     growth = next(i for i in items if i.indicator.code == "nhc-10g")
     assert growth.computed and len(growth.breakdowns) == 2
     assert sheet.cell(r, 6).value == 2 and sheet.cell(r, 6).number_format == "#,##0"
-    # print setup: A4 landscape, one page wide, the header row repeated
+    # print setup: A4 landscape, one page wide (no repeated header: tables follow it)
     assert sheet.page_setup.orientation == "landscape"
     assert sheet.page_setup.paperSize == 9
     assert sheet.sheet_properties.pageSetUpPr.fitToPage is True
     # fitToWidth is left out when 1 (the OOXML default); 0 pages tall = as many as needed
     assert sheet.page_setup.fitToWidth is None and sheet.page_setup.fitToHeight == 0
-    assert sheet.print_title_rows == "$4:$4"
+    assert sheet.print_title_rows is None
 
     # qualitative and pending indicators: their status text, never a number
     sheet = book["紧密型"]

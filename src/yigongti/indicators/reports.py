@@ -377,12 +377,16 @@ def _sheet_name(name: str, taken: set[str]) -> str:
     return candidate
 
 
-def _print_setup(sheet: Any, header_row: int, last_row: int, last_col: int, title: str) -> None:
+def _print_setup(
+    sheet: Any, header_row: int | None, last_row: int, last_col: int, title: str
+) -> None:
+    """A4 landscape, one page wide; ``header_row`` repeated on every page (None: no row)."""
     sheet.set_paper(9)  # A4
     sheet.set_landscape()
     sheet.fit_to_pages(1, 0)  # one page wide, as many tall as needed
     sheet.set_margins(left=0.4, right=0.4, top=0.6, bottom=0.6)
-    sheet.repeat_rows(header_row)
+    if header_row is not None:
+        sheet.repeat_rows(header_row)
     sheet.set_header(f"&L&8{title}")
     sheet.set_footer("&C&8第 &P 页，共 &N 页")
     sheet.print_area(0, 0, last_row, last_col)
@@ -499,7 +503,7 @@ def _dimension(
         _write_amount(sheet, f, row, 5, item.denominator, ind.denominator_unit, ind.denominator_per)
         _target(sheet, f, row, 6, ind)
         sheet.write_string(row, 7, item.status_label, f.status(item.status))
-        sheet.write_string(row, 8, ind.source_tag, f.centre)
+        sheet.write_string(row, 8, rules.tag_label(ind.source_tag), f.centre)
         caliber, target_source = rules.cite(ind.caliber), rules.cite(ind.target_source)
         sheet.write_string(row, 9, caliber, f.wrap)
         sheet.write_string(row, 10, target_source or "—", f.wrap)
@@ -509,9 +513,14 @@ def _dimension(
             _lines(target_source, WIDTHS[10]),
         )
         sheet.set_row(row, 15 * lines + 2)
-    sheet.freeze_panes(header_row + 1, 0)
-
     computed = [item for item in items if item.computed]
+    # The overview's header stays in view (and heads every printed page) only where nothing
+    # follows it: above the monthly and ranking tables, with their own columns, it misread
+    # them ("编码" over the ranks, "单位" over the codes).
+    repeated = None if computed else header_row
+    if repeated is not None:
+        sheet.freeze_panes(repeated + 1, 0)
+
     if computed:
         row += 2
         sheet.write_string(row, 0, "月度值（全县）", f.section)
@@ -559,7 +568,7 @@ def _dimension(
                 _write_amount(
                     sheet, f, row, 5, r["denominator"], ind.denominator_unit, ind.denominator_per
                 )
-    _print_setup(sheet, header_row, row, last, report.title)
+    _print_setup(sheet, repeated, row, last, report.title)
 
 
 def render_xlsx(report: Report) -> bytes:
