@@ -65,7 +65,7 @@ def test_operational_rows_and_tier_breakdown(live_server, page, tmp_path, settin
     page.goto(f"{base}/indicators/?period=2025")
     assert "运行指标" in page.locator("#operational").inner_text()
     # 4 visits of 3 residents (the personas): 1333.33 per 1,000; 480 yuan over 4 visits
-    assert "1333.33 人次/千人" in page.locator("tr[data-code='op-01']").inner_text()
+    assert "1,333.33 人次/千人" in page.locator("tr[data-code='op-01']").inner_text()
     row = page.locator("tr[data-code='op-03']")
     assert "120.00 元" in row.inner_text() and "480.00 / 4" in row.inner_text()
     assert "50.00%" in page.locator("tr[data-code='op-05']").inner_text()

@@ -366,7 +366,7 @@ def test_dashboard_shows_operational_rows_and_categories(
     assert overview.index('data-code="nhc-14"') < overview.index('id="operational"')
     assert overview.index('id="operational"') < overview.index('data-code="op-01"')
     row = overview.split('data-code="op-01"')[1].split("</tr>")[0]
-    assert "1666.67 人次/千人" in row and "5 / 3" in row and "无目标" in row
+    assert "1,666.67 人次/千人" in row and "5 / 3" in row and "无目标" in row
     row = overview.split('data-code="nhc-10g"')[1].split("</tr>")[0]
     assert "31.58%" in row and "?period=2025&indicator=nhc-10g#detail" in row
     assert 'id="category-table"' not in page  # nhc-07, the default, has no categories
@@ -384,7 +384,7 @@ def test_dashboard_shows_operational_rows_and_categories(
     page = client.get("/indicators/?period=2025&indicator=op-04").content.decode()
     table = page.split('id="category-table"')[1].split("</table>")[0]
     county = table.split('data-category="county"')[1].split("</tr>")[0]
-    assert "县级" in county and "5500.00 元" in county and "11,000.00 / 2" in county
+    assert "县级" in county and "5,500.00 元" in county and "11,000.00 / 2" in county
     village = table.split('data-category="village"')[1].split("</tr>")[0]
     assert "村卫生室" in village and "—" in village  # village clinics have no stays
 

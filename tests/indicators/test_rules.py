@@ -261,6 +261,17 @@ def test_amounts_in_the_unit_users_read() -> None:
     assert rules.is_count("床日", 86400) is False
 
 
+def test_values_on_a_page_have_separators_and_their_unit() -> None:
+    D = Decimal
+    assert rules.value_text(D("6028.92"), "元") == "6,028.92 元"
+    assert rules.value_text(D("60.6125"), "%") == "60.61%"
+    assert rules.value_text(D("6120"), "人次/千人") == "6,120.00 人次/千人"
+    assert rules.value_text(D("-0.6185"), "%") == "-0.62%"
+    assert rules.value_text(D("1234567.5")) == "1,234,567.50"
+    assert rules.value_text(None, "%") == "—"
+    assert rules.value_text("", "%") == "—"  # a template's missing result
+
+
 def test_the_two_indicators_stored_in_seconds_say_so() -> None:
     from yigongti.indicators import definitions, reports
 

@@ -70,7 +70,7 @@ def test_ranking_by_township_and_lower_is_better(world: Any, county: Path, setti
     assert ranking.index("河口乡卫生院") < ranking.index("县人民医院")
     # by the short name the drill-down pages use, not the full 青禾县人民医院
     assert "青禾县" not in ranking
-    assert "2000.00 元</td>" in ranking  # the value with its unit, as in the overview
+    assert "2,000.00 元</td>" in ranking  # the value with its unit and separators, as the overview
 
 
 def test_a_period_without_results_says_so(world: Any, county: Path, settings: Any) -> None:

@@ -233,15 +233,20 @@ def format_value(value: Decimal | None, unit: str) -> str:
     if unit == "%":
         return f"{value:,.2f}%"
     if unit == "元":
-        return f"¥{value:,.2f}"
+        return _yuan(value)
     return f"{value:,.2f}" + (f" {unit}" if unit else "")
+
+
+def _yuan(amount: Decimal) -> str:
+    """``¥5,000.00``; a negative amount ``-¥37.44``, not ``¥-37.44``."""
+    return f"-¥{-amount:,.2f}" if amount < 0 else f"¥{amount:,.2f}"
 
 
 def format_amount(amount: Decimal | None, unit: str, per: int = 1) -> str:
     """A numerator or denominator: yuan with two decimals; otherwise ``rules.amount_text`` with
     thousands separators (a whole count without decimals, ``5,475 床日`` converted)."""
     if amount is not None and unit == "元":
-        return f"¥{amount:,.2f}"
+        return _yuan(amount)
     return rules.amount_text(amount, unit, per, grouped=True)
 
 

@@ -113,6 +113,16 @@ def amount_text(
     return text if per == 1 else f"{text} {unit}"
 
 
+def value_text(value: Decimal | None, unit: str = "") -> str:
+    """An indicator's value on a page: two decimals with thousands separators and its unit
+    (``60.61%``, ``6,028.92 元``, ``6,120.00 人次/千人``); "—" without one (a zero
+    denominator; "" is how a template passes a missing result)."""
+    if value is None or value == "":
+        return "—"
+    text = f"{Decimal(value):,.2f}"
+    return f"{text}%" if unit == "%" else f"{text} {unit}" if unit else text
+
+
 COUNT_UNITS = frozenset({"件"})
 
 

@@ -11,6 +11,7 @@ from yigongti.indicators import definitions, rules
 register = template.Library()
 register.filter("cite", rules.cite)  # seeds/004 §9 → 《…工作方案》第9条, [V] → 〔原文〕
 register.filter("tag_label", rules.tag_label)  # [I] → 据原文推定
+register.filter("value_text", rules.value_text)  # 6028.92, 元 → 6,028.92 元; None → —
 
 
 @register.filter
