@@ -338,7 +338,7 @@ def test_institution_admin_sees_only_their_own_institutions(world: Any, computed
         for records in (False, True):
             response = client.get(url("nhc-12", level, org, records=records))
             assert response.status_code == 403
-            assert "机构管理员只能查看本机构的指标明细" in response.content.decode()
+            assert "机构管理员只能查看本机构及下属机构的指标明细" in response.content.decode()
     # the dashboard links only their own institutions
     dashboard = client.get("/indicators/?period=2025&indicator=nhc-12&level=institution")
     ranking = dashboard.content.decode().split('id="ranking"')[1].split("</table>")[0]
@@ -346,6 +346,23 @@ def test_institution_admin_sees_only_their_own_institutions(world: Any, computed
     assert url("nhc-12", "institution", "QH2003", records=True) in ranking
     assert "QH0001" not in ranking
     assert 'id="drill-county"' not in dashboard.content.decode()
+    # with no level asked for, the ranking starts at the institutions (theirs are links),
+    # the heading links their own institution, and a change of period keeps the level
+    page = client.get("/indicators/?period=2025&indicator=nhc-12")
+    assert page.context["level"] == "institution"
+    shown = page.content.decode()
+    own = shown.split('id="drill-own" href="')[1].split("</a>")[0]
+    assert (
+        own
+        == url("nhc-12", "institution", "QH1002", records=True) + '">本机构明细：青禾县河口乡卫生院'
+    )
+    period_form = shown.split('id="period-form"')[1].split("</form>")[0]
+    assert '<input type="hidden" name="level" value="institution">' in period_form
+    county_admin = client_for(world, "county_admin").get(
+        "/indicators/?period=2025&indicator=nhc-12"
+    )
+    assert county_admin.context["level"] == "township"
+    assert 'id="drill-own"' not in county_admin.content.decode()
 
 
 def test_other_roles_and_unknown_targets(world: Any, computed: Path) -> None:

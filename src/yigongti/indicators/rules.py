@@ -364,8 +364,12 @@ def drill_refusal(role: str, level: str, in_scope: bool) -> str:
         return "" if in_scope else "该区划或机构不在您的数据范围内"
     if role in DRILL_INSTITUTION_ROLES:
         if level not in ("institution", "doctor"):
-            return "机构管理员只能查看本机构的指标明细，不能查看县或乡镇汇总下钻"
-        return "" if in_scope else "机构管理员只能查看本机构的指标明细，该机构不在您的数据范围内"
+            return "机构管理员只能查看本机构及下属机构的指标明细，不能查看县或乡镇汇总下钻"
+        return (
+            ""
+            if in_scope
+            else "机构管理员只能查看本机构及下属机构的指标明细，该机构不在您的数据范围内"
+        )
     return "指标下钻和明细供县级管理员、管理中心、医保审核员和机构管理员使用"
 
 

@@ -54,8 +54,13 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     counties = queries.list_counties(period, actor.scope) if period else []
     county = rules.choose_county(counties, request.GET.get("county", ""))
     county_code = county[0] if county else ""
-    # Townships first: the institution ranking of a share indicator mostly splits by type.
-    level = request.GET.get("level") or definitions.TOWNSHIP
+    # Townships first: the institution ranking of a share indicator mostly splits by type. An
+    # actor who may not open the county (an institution admin) starts at the institutions,
+    # where their own are links.
+    may_open_county = _may_open(actor, definitions.COUNTY, county_code)
+    level = request.GET.get("level") or (
+        definitions.TOWNSHIP if may_open_county else definitions.INSTITUTION
+    )
     # the ranking is by township or institution; doctors are listed on an institution's page
     if chosen is None or level not in chosen.levels or level not in LEVEL_LABELS:
         level = next((lv for lv in (chosen.levels if chosen else ()) if lv in LEVEL_LABELS), "")
@@ -99,9 +104,8 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             "counties": counties,
             # carried by the page's own links when there is a choice to keep
             "county_query": f"&county={county_code}" if len(counties) > 1 else "",
-            "county_drill": county_code
-            if _may_open(actor, definitions.COUNTY, county_code)
-            else "",
+            "county_drill": county_code if may_open_county else "",
+            "own_drill": "" if may_open_county else _own_drill(actor, chosen, period),
             "drillable": DRILLABLE,
             "trend": {
                 "months": [m for m, _ in trend],
@@ -124,6 +128,22 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             },
         },
     )
+
+
+def _own_drill(actor: Actor, chosen: definitions.Indicator | None, period: str) -> str:
+    """For an actor who may not open the county: the drill-down of their own institution for
+    the chosen indicator, where it is measured by institution and they may open it."""
+    own = actor.institution
+    if (
+        own is None
+        or chosen is None
+        or not period
+        or chosen.code not in DRILLABLE
+        or definitions.INSTITUTION not in chosen.levels
+        or not _may_open(actor, definitions.INSTITUTION, own.code, own.path)
+    ):
+        return ""
+    return drill_url(chosen.code, period, definitions.INSTITUTION, own.code)
 
 
 def _unshown_reason(code: str) -> dict[str, str]:
