@@ -197,6 +197,13 @@ def test_record_rows_are_masked_and_unknown_kinds_are_kept(world: Any, computed:
     assert stay.resident is not None
     assert (stay.resident["name"], stay.resident["id_number"]) == ("张*福", "439901********0033")
     assert outside.institution == "省人民医院（县域外就医）" and outside.fund == D(14000)
+    # an out-of-county stay from admission to discharge (settled on the discharge day, 20
+    # August); before, "2025-08-20 至 2025-08-20"
+    assert (str(outside.date), str(outside.end_date)) == ("2025-08-10", "2025-08-20")
+    (visit,) = queries.list_record_rows(
+        [drilldown.Contribution("settlement", x("X3"), "", D(0), D(300))]
+    )
+    assert (str(visit.date), visit.end_date) == ("2025-09-01", None)  # a visit: the day settled
     assert resident.found and resident.resident is not None and resident.resident["name"] == "张*福"
     assert (unknown.found, unknown.kind_label, gone.found) == (False, "bed_day", False)
 
@@ -399,6 +406,16 @@ def test_pagination_on_the_page(world: Any, computed: Path, monkeypatch: Any) ->
     body = client.get(target + "?page=3").content.decode()
     assert listed(body) == [("settlement", str(x("X3")), "0.00", "300.00")]
     assert "第 3 / 3 页" in body and "共 9 条记录" in body
+    # a jump to any page, keeping the other parameters of the page (here: none but page)
+    jump = body.split('class="d-flex align-items-center gap-1 small no-print page-jump">')[1]
+    jump = jump.split("</form>")[0]
+    assert 'name="page" id="page-jump-3" min="1" max="3" value="3"' in jump
+    assert 'type="hidden"' not in jump
+    for asked, shown in (("0", "第 1 / 3 页"), ("-2", "第 1 / 3 页"), ("x", "第 1 / 3 页")):
+        assert shown in client.get(target + f"?page={asked}").content.decode(), asked
+    event = AuditEvent.objects.filter(resource_type="indicator_records").latest("seq")
+    assert event.detail["page"] == 1
+    body = client.get(target + "?page=3").content.decode()
     event = AuditEvent.objects.latest("seq")
     assert event.detail["records"] == {"settlement": [x("X3")]} and event.detail["page"] == 3
     second = listed(client.get(target + "?page=2").content.decode())

@@ -112,6 +112,9 @@ def test_an_indicator_without_detail_says_so(world: Any, county: Path, settings:
     assert notice("xyz") == "没有编码为“xyz”的指标" + nhc07
     page = client.get("/indicators/", {"period": "2025", "indicator": "nhc-12"})
     assert 'id="unshown-indicator"' not in page.content.decode()
+    # the overview explains its colours, with the amber band of the policy parameter
+    legend = page.content.decode().split('id="status-legend">')[1].split("</p>")[0]
+    assert "达到目标的 90% 为" in legend and "越低越好的指标反之" in legend
 
 
 def test_refused_for_clinical_roles_and_empty_without_results(world: Any) -> None:

@@ -151,6 +151,7 @@ LANGUAGES = [("zh-hans", "简体中文")]
 TIME_ZONE = "Asia/Shanghai"
 USE_I18N = True
 USE_TZ = True
+FORMAT_MODULE_PATH = ["yigongti.config.formats"]  # 280,500, not 280500 (intcomma)
 
 STATIC_URL = "/static/"
 STATIC_ROOT = CONFIG.data_dir / "staticfiles"

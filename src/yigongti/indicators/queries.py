@@ -69,6 +69,16 @@ def list_counties(period: str, scope: Scope) -> list[tuple[str, str]]:
     ]
 
 
+def get_amber_band(period: str) -> Decimal:
+    """The share of its target at which a value reads 接近 (the policy parameter
+    ``indicators.amber_band`` in force at the period's end; today for no period)."""
+    try:
+        end = rules.parse_period(period).end
+    except ValueError:
+        end = dt.date.today()
+    return Decimal(str(get_parameter("indicators.amber_band", end)))
+
+
 def list_overview(period: str, county: str) -> list[OverviewRow]:
     """Every indicator with the county's value for the period (none where not computed)."""
     found = {
@@ -77,11 +87,7 @@ def list_overview(period: str, county: str) -> list[OverviewRow]:
             period=period, level=definitions.COUNTY, category="", org_code=county
         )
     }
-    try:
-        end = rules.parse_period(period).end
-    except ValueError:
-        end = dt.date.today()
-    band = Decimal(str(get_parameter("indicators.amber_band", end)))
+    band = get_amber_band(period)
     rows = []
     for indicator in definitions.INDICATORS:
         result = found.get(indicator.code)
@@ -609,8 +615,10 @@ def list_record_rows(
             s = settlements[c.record_id]
             row = RecordRow(
                 found=True,
-                date=s.settlement_date,
-                end_date=s.discharge_date,
+                # a stay from admission to discharge, as an encounter's; else the day settled
+                # (before: the settlement day "至" the discharge, 2025-12-31 至 2025-12-31)
+                date=s.admission_date or s.settlement_date,
+                end_date=s.discharge_date if s.admission_date else None,
                 institution=f"{s.institution_name}（{external_label.get(s.kind, s.kind)}）",
                 setting=settings_label.get(s.setting, s.setting),
                 code=s.principal_diagnosis,

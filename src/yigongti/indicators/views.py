@@ -119,6 +119,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
                 else [],
             },
             "stamp": queries.snapshot_stamp(),
+            "band_percent": reports.band_percent(queries.get_amber_band(period)) if period else "",
             "categories": categories,
             "category_chart": {
                 "labels": [c.label for c in categories if c.value is not None],
