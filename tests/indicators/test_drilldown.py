@@ -295,6 +295,35 @@ def test_county_only_indicator_has_no_deeper_links_but_county_records(
     assert "男·70–79岁" in x1 and "¥14,000.00" in x1
 
 
+def test_county_records_narrowed_to_one_institution(world: Any, computed: Path) -> None:
+    """A county's records page takes 机构: only that institution's records (the settlements
+    outside the county, with no member institution, drop out), the filter in the audit; an
+    institution outside the area is said so and the page lists them all."""
+    client = client_for(world, "county_admin")
+    target = url("nhc-08", "county", county_code(), records=True)
+    page = client.get(target)
+    options = re.findall(r'<option value="(QH\d+)"', page.content.decode())
+    assert options == [i.code for i in page.context["institutions"]] and "QH1002" in options
+    body = client.get(target + "?institution=QH0001").content.decode()
+    # E3, S1 and S3 of 县人民医院 (QH0001) only: 6,200 of fund over 6,200
+    assert listed(body) == [
+        ("encounter", str(e("E3")), "200.00", "200.00"),
+        ("encounter", str(e("S1")), "6,000.00", "6,000.00"),
+        ("encounter", str(e("S3")), "0.00", "0.00"),
+    ]
+    assert "共 3 条记录" in body and "6,200.00 / 分母 6,200.00" in body
+    assert 'id="records-within"' in body
+    assert 'id="records-stale"' not in body  # a part: not compared with the stored total
+    event = AuditEvent.objects.filter(resource_type="indicator_records").latest("seq")
+    assert event.detail["institution"] == "QH0001"
+    assert event.detail["records"] == {"encounter": [e("E3"), e("S1"), e("S3")]}
+    body = client.get(target + "?institution=NOPE").content.decode()
+    assert "机构“NOPE”不在青禾县范围内，下面列出全部记录。" in body and "共 9 条记录" in body
+    # an institution's own records page has no such filter
+    page = client.get(url("nhc-12", "institution", "QH1002", records=True)).content.decode()
+    assert 'id="records-filter"' not in page
+
+
 def test_records_page_masks_names_and_identity_numbers(world: Any, computed: Path) -> None:
     body = (
         client_for(world, "county_admin")

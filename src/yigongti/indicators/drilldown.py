@@ -18,13 +18,22 @@ PAGE_SIZE = 50
 
 
 def contributing(
-    measure: Any, *, key: str, org_id: int, category: str = "", unknown: str = ""
+    measure: Any,
+    *,
+    key: str,
+    org_id: int,
+    category: str = "",
+    unknown: str = "",
+    institution_id: int | None = None,
 ) -> Any:
     """The measure's rows whose ``key`` (county_id, township_id or institution_id) is
     ``org_id``, and whose category is ``category`` when one is given (``""``: the total).
     ``unknown`` is the label the engine stores a missing category under; it matches a null or
-    empty category."""
+    empty category. ``institution_id`` narrows a county's or township's rows to one member
+    institution's (a settlement outside the county has none: it drops out)."""
     rows = measure.filter(measure[key] == org_id)
+    if institution_id is not None:
+        rows = rows.filter(rows.institution_id == institution_id)
     if category:
         same = rows.category == category
         if unknown and category == unknown:

@@ -19,6 +19,7 @@ from yigongti.encounters.models import Encounter, ExternalSettlement
 from yigongti.encounters.queries import get_code_names, list_icd10_chapters
 from yigongti.geo.choices import DivisionLevel
 from yigongti.geo.models import Division
+from yigongti.geo.rules import prefix_of
 from yigongti.indicators import definitions, rules
 from yigongti.indicators.drilldown import Contribution
 from yigongti.indicators.models import EvidenceAssessment, EvidenceItem, IndicatorResult
@@ -321,6 +322,19 @@ def _at(inst: Institution, level: str, code: str, name: str, pk: int) -> DrillOr
         _up(served, DivisionLevel.COUNTY),
         _up(served, DivisionLevel.TOWNSHIP),
         inst,
+    )
+
+
+def list_area_institutions(org: DrillOrg) -> list[Institution]:
+    """The institutions a county's or township's records may be narrowed to (the records
+    page's 机构 filter): those serving an area within it, in the order of the tree (总院 →
+    分院 → 村卫生室); ``[]`` below the township."""
+    if org.level not in (definitions.COUNTY, definitions.TOWNSHIP):
+        return []
+    return list(
+        Institution.objects.filter(service_division__code__startswith=prefix_of(org.code)).order_by(
+            "path", "code"
+        )
     )
 
 

@@ -1590,6 +1590,7 @@ def read_records(
     size: int | None = None,
     engine: str = "duckdb",
     root: Path | None = None,
+    institution_id: int | None = None,
 ) -> drilldown.RecordsPage:
     """Evaluate the indicator's measure over the current snapshot and return one page of the
     records behind ``org_id`` (a snapshot id) at ``level``; a page past the end gives the last
@@ -1622,6 +1623,7 @@ def read_records(
             org_id=org_id,
             category=category,
             unknown=UNKNOWN_CATEGORY,
+            institution_id=institution_id,
         )
         sums = session.run(drilldown.summary(rows)).to_pylist()[0]
         total = int(sums["records"] or 0)
@@ -1673,10 +1675,12 @@ def do_read_indicator_records(
     category: str = "",
     page: int = 1,
     root: Path | None = None,
+    within: Institution | None = None,
 ) -> drilldown.RecordsPage:
     """The gate of the records page: checks the actor, evaluates one page and writes one audit
     event naming the indicator, period, org and the record ids shown. A refused attempt is
-    audited too, then AccessDenied is raised."""
+    audited too, then AccessDenied is raised. ``within``: only the records of this member
+    institution of a county or township (the page's 机构 filter)."""
     ctx = actor.audit_context()
     resource_id = f"{indicator.code}/{period.code}/{org.level}/{org.code}"[:64]
     detail: dict[str, Any] = {
@@ -1686,6 +1690,8 @@ def do_read_indicator_records(
         "org_code": org.code,
         "category": category,
     }
+    if within is not None:
+        detail["institution"] = within.code
     try:
         check_drill(actor, org)
     except AccessDenied as exc:
@@ -1705,6 +1711,7 @@ def do_read_indicator_records(
         category=category,
         page=page,
         root=root,
+        institution_id=None if within is None else within.pk,
     )
     shown: dict[str, list[int]] = {}
     for c in records.rows:

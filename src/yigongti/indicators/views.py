@@ -344,9 +344,20 @@ def records(
         "deidentified": deidentified,
         "timeline_links": not deidentified,
     }
+    # 机构: a county's or township's records narrowed to one institution serving in it
+    choices = queries.list_area_institutions(org)
+    asked = request.GET.get("institution", "")[:32]
+    within = next((i for i in choices if i.code == asked), None)
+    context.update(
+        {
+            "institutions": choices,
+            "within": within,
+            "within_unknown": asked if asked and within is None else "",
+        }
+    )
     try:
         found = services.do_read_indicator_records(
-            actor, indicator, each, org, category=category, page=page
+            actor, indicator, each, org, category=category, page=page, within=within
         )
     except AccessDenied as exc:
         return _forbidden(request, exc.reason)
@@ -364,7 +375,8 @@ def records(
             "columns": queries.record_columns(rows),
             "page": Paginator(range(found.total), found.size).get_page(found.number),
             "offset": (found.number - 1) * found.size,
-            "stale": context["result"] is not None
+            "stale": within is None
+            and context["result"] is not None
             and (context["result"].numerator, context["result"].denominator)
             != (found.numerator, found.denominator),
         }
