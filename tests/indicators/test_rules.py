@@ -295,3 +295,10 @@ def test_months_of_a_period() -> None:
     assert rules.months_of(rules.parse_period("2025-Q3")) == ["2025-07", "2025-08", "2025-09"]
     assert rules.months_of(rules.parse_period("2025-02")) == ["2025-02"]
     assert len(rules.months_of(rules.parse_period("2025"))) == 12
+
+
+def test_a_report_year_s_data_until() -> None:
+    assert rules.data_until_in("2025-12", 2024) == "2024-12"
+    assert rules.data_until_in("2025-07", 2025) == "2025-07"
+    assert rules.data_until_in("2025-07", 2026) == "2025-07"
+    assert rules.data_until_in("", 2025) == ""

@@ -191,7 +191,7 @@ def build_report(year: str, scope: Scope = EVERYTHING, county: str = "") -> Repo
         year=year,
         county_code=chosen[0],
         county_name=chosen[1],
-        data_until=stamp["data_until"] or "—",
+        data_until=rules.data_until_in(stamp["data_until"], int(year)) or "—",
         taken_at=stamp["taken_at"] or "—",
         snapshot_id=stamp["snapshot_id"] or "—",
         generated_at=timezone.localtime(clock.now()).strftime("%Y-%m-%d %H:%M"),

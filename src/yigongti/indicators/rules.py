@@ -113,6 +113,14 @@ def amount_text(
     return text if per == 1 else f"{text} {unit}"
 
 
+def data_until_in(data_until: str, year: int) -> str:
+    """The "数据截至" of a year's report: the snapshot's last month (``YYYY-MM``), or the
+    year's December when the data go beyond it (the 2024 report of a snapshot up to 2025-12
+    read "数据截至 2025-12")."""
+    last = f"{year:04d}-12"
+    return last if data_until > last else data_until
+
+
 def value_text(value: Decimal | None, unit: str = "") -> str:
     """An indicator's value on a page: two decimals with thousands separators and its unit
     (``60.61%``, ``6,028.92 元``, ``6,120.00 人次/千人``); "—" without one (a zero
