@@ -689,6 +689,12 @@ def test_dashboard_shows_the_current_verdict_and_links_the_register(
 
     assert "基本达标" in row("nhc-01") and "/indicators/evidence/?year=2025#nhc-01" in row("nhc-01")
     assert 'text-bg-success">达标' in row("nhc-02")
+    # 达标 with no evidence for any criterion: the overview says so, as the register warns
+    gaps = len(definitions.criteria_of("nhc-02"))
+    assert f"缺 {gaps} 项佐证</span>" in row("nhc-02") and "缺" not in row("nhc-01")
+    add(admin, world, entry("nhc-02", definitions.criteria_of("nhc-02")[0].key), PDF, "a.pdf")
+    page = client_for(world, "county_admin").get("/indicators/?period=2025").content.decode()
+    assert f"缺 {gaps - 1} 项佐证</span>" in row("nhc-02")
     assert "待评估" in row("nhc-03") and "未达标" not in row(
         "nhc-03"
     )  # 2024's verdict is not 2025's

@@ -42,6 +42,7 @@ class OverviewRow:
     # nhc-01 … nhc-03: the current verdict of the period's year ("" = 待评估), see with_verdicts.
     verdict: str = ""
     verdict_label: str = ""
+    gaps: int = 0  # criteria with no evidence under a 达标 verdict (RegisterEntry.met_with_gaps)
 
 
 def list_periods() -> list[str]:
@@ -850,12 +851,26 @@ def with_verdicts(
         at = rules.register_of([m.division.code for m in medcoms], county_code)
     if at is None:
         return rows
-    verdicts = list_current_verdicts(medcoms[at].pk, int(period[:4]))
+    year = int(period[:4])
+    verdicts = list_current_verdicts(medcoms[at].pk, year)
+    covered = set(
+        EvidenceItem.objects.filter(medcom_id=medcoms[at].pk, year=year, withdrawn_at__isnull=True)
+        .values_list("indicator_code", "criterion")
+        .distinct()
+    )
+
+    def gaps(code: str) -> int:
+        """As the register warns: criteria without evidence under a 达标 verdict."""
+        if verdicts[code].verdict != "met":
+            return 0
+        return sum(1 for c in definitions.criteria_of(code) if (code, c.key) not in covered)
+
     return [
         dataclasses.replace(
             row,
             verdict=verdicts[code].verdict,
             verdict_label=verdicts[code].get_verdict_display(),
+            gaps=gaps(code),
         )
         if (code := row.indicator.code) in verdicts
         else row
