@@ -293,6 +293,9 @@ def test_county_only_indicator_has_no_deeper_links_but_county_records(
     assert "张*福" not in body and "陈*东" not in body and "去标识化" in body
     assert world.residents["elderly_patient"].mpi_id not in body
     assert "男·70–79岁" in x1 and "¥14,000.00" in x1
+    # dates to the month only (a day, an institution and a diagnosis can name a villager)
+    assert "2025-08</td>" not in x1 and ">2025-08<" in x1 and "至 2025-08<" in x1
+    assert "2025-08-10" not in body and "2025-08-20" not in body and "日期只到月份" in body
 
 
 def test_county_records_narrowed_to_one_institution(world: Any, computed: Path) -> None:
