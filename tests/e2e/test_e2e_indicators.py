@@ -106,6 +106,8 @@ def test_dashboard_targets_trend_and_ranking(live_server, page, tmp_path, settin
     assert row[7].value == "未达标"
     with page.expect_download(timeout=120_000) as pdf_download:
         page.click("#report-pdf", timeout=120_000)
+        # built on request: the button says so while the browser waits
+        assert page.inner_text("#report-pdf") == "正在生成报告，请稍候…"
     assert pdf_download.value.suggested_filename == "青禾县-2025-医共体监测报告.pdf"
     reader = PdfReader(pdf_download.value.path())
     text = "".join(p.extract_text() for p in reader.pages).replace(" ", "").replace("\n", "")
