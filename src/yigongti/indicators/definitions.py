@@ -552,16 +552,16 @@ def reserved_bed_use(t: Tables, p: Period) -> Any:
     # Only the beds occupied during the period, and the wards on offer in it, are its records:
     # the others would add 0 to both sides and fill its records page with other months' stays
     # (the demo's 2024 listed December 2025's beds at 0 床日), and a period before the go-live
-    # has no row at all ("—", nothing to drill into).
-    reserved = at_hospitals.filter(_.pool == "reserved", _.admitted_at.notnull())
-    admitted = reserved.admitted_at.epoch_seconds()
-    released = ibis.coalesce(reserved.closed_at.epoch_seconds(), ibis.literal(end))
-    beds = reserved.filter((admitted < end) & (released > start))
-    first = ibis.greatest(beds.admitted_at.epoch_seconds(), ibis.literal(start))
-    last = ibis.least(
-        ibis.coalesce(beds.closed_at.epoch_seconds(), ibis.literal(end)), ibis.literal(end)
+    # has no row at all ("—", nothing to drill into). Deferred: the same two expressions
+    # select the beds and, in _shape, measure their stay.
+    admitted = _.admitted_at.epoch_seconds()
+    released = ibis.coalesce(_.closed_at.epoch_seconds(), ibis.literal(end))  # still in: end
+    beds = at_hospitals.filter(
+        _.pool == "reserved", _.admitted_at.notnull(), admitted < end, released > start
     )
-    occupied = last - first
+    occupied = ibis.least(released, ibis.literal(end)) - ibis.greatest(
+        admitted, ibis.literal(start)
+    )
     on_offer = t.wards.join(hospitals, "institution_id").join(live, "county_id")
     wards = on_offer.filter(on_offer.live_at < end)
     offered = ibis.literal(end) - ibis.greatest(wards.live_at, ibis.literal(start))
