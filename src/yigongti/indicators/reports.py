@@ -13,7 +13,6 @@ indicators show their status text, never a number.
 from __future__ import annotations
 
 import base64
-import datetime as dt
 import io
 import math
 import re
@@ -33,7 +32,6 @@ from yigongti.accounts.rules import Scope
 from yigongti.core import clock
 from yigongti.core.errors import DomainError
 from yigongti.core.pdf import FONT_FAMILY, font_file, html_to_pdf
-from yigongti.core.queries import get_parameter
 from yigongti.indicators import definitions, queries, rules
 
 FORMATS = ("xlsx", "pdf")
@@ -186,7 +184,6 @@ def build_report(year: str, scope: Scope = EVERYTHING, county: str = "") -> Repo
             )
         )
     stamp = queries.snapshot_stamp()
-    end = dt.date(int(year), 12, 31)
     return Report(
         year=year,
         county_code=chosen[0],
@@ -195,7 +192,7 @@ def build_report(year: str, scope: Scope = EVERYTHING, county: str = "") -> Repo
         taken_at=stamp["taken_at"] or "—",
         snapshot_id=stamp["snapshot_id"] or "—",
         generated_at=timezone.localtime(clock.now()).strftime("%Y-%m-%d %H:%M"),
-        amber_band=Decimal(str(get_parameter("indicators.amber_band", end))),
+        amber_band=queries.get_amber_band(year),  # in force on 31 December, as the dashboard
         dimensions=list(by_dimension.items()),
     )
 
@@ -228,13 +225,9 @@ def render(report: Report, fmt: str) -> bytes:
 
 def format_value(value: Decimal | None, unit: str) -> str:
     """``50.00%``, ``¥5,000.00``, ``3.20 人/万人``; ``—`` without a value."""
-    if value is None:
-        return "—"
-    if unit == "%":
-        return f"{value:,.2f}%"
-    if unit == "元":
+    if value is not None and unit == "元":
         return _yuan(value)
-    return f"{value:,.2f}" + (f" {unit}" if unit else "")
+    return rules.value_text(value, unit)
 
 
 def _yuan(amount: Decimal) -> str:
