@@ -343,6 +343,8 @@ def records(
         # aggregate roles see de-identified rows and no timeline links (DESIGN.md)
         "deidentified": deidentified,
         "timeline_links": not deidentified,
+        # de-identified: dates to the month (a day, an institution and a diagnosis name a villager)
+        "date_format": "Y-m" if deidentified else "Y-m-d",
     }
     # 机构: a county's or township's records narrowed to one institution serving in it
     choices = queries.list_area_institutions(org)
