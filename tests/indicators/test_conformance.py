@@ -23,6 +23,7 @@ Without PySpark or Java the tests skip on a developer's machine and fail when ``
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import os
 import sys
@@ -135,19 +136,8 @@ def _both(root: Path, codes: tuple[str, ...]) -> tuple[Evaluation, Evaluation]:
 
 
 def _text(rows: list[ResultRow]) -> list[tuple[str, ...]]:
-    return [
-        (
-            r.indicator_code,
-            r.period,
-            r.level,
-            r.org_code,
-            r.category,
-            str(r.numerator),
-            str(r.denominator),
-            str(r.value),
-        )
-        for r in rows
-    ]
+    """Each row's fields as text: decimals with their digits, no value as "None"."""
+    return [tuple(str(v) for v in dataclasses.astuple(r)) for r in rows]
 
 
 def _assert_same(duck: Evaluation, spark: Evaluation) -> None:
