@@ -38,6 +38,30 @@ def test_constants_keep_their_places() -> None:
     assert services._constant(column) is None
 
 
+def test_a_cube_sums_the_column_under_a_cast_that_changes_no_value() -> None:
+    import ibis
+
+    t = ibis.table(
+        {
+            "cost": "decimal(12, 2)",
+            "rate": "decimal(12, 3)",
+            "n": "int64",
+            "k": "int32",
+            "flag": "boolean",
+        },
+        name="t",
+    )
+    money = definitions.MONEY
+    assert services._summand(t.cost.cast(money).op()) == t.cost.op()
+    assert services._summand(t.k.cast(money).op()) == t.k.op()
+    # a flag as 0/1: summed as a 32-bit integer
+    assert services._summand(t.flag.cast("int64").cast(money).op()) == t.flag.cast("int32").op()
+    # a cast that rounds (another scale) or could overflow (a 64-bit integer) is kept
+    for kept in (t.rate.cast(money), t.n.cast(money), t.cost.cast("decimal(10, 2)")):
+        assert services._summand(kept.op()) == kept.op()
+    assert services._summand(t.n.op()) == t.n.op()
+
+
 def test_planned_sums_equal_each_measure_per_period(county: Path) -> None:
     periods = [*services.parse_periods("2025", breakdown=True), rules.parse_period("2026-01")]
     earlier = [rules.parse_period("2024")]

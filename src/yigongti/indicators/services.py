@@ -897,7 +897,9 @@ def _planned_query(
         for side in ("numerator", "denominator"):
             constant = _constant(b.values[side])
             sides.append(
-                ("const", constant) if constant is not None else ("sum", slot(sums, b.values[side]))
+                ("const", constant)
+                if constant is not None
+                else ("sum", slot(sums, _summand(b.values[side])))
             )
         plan.append(
             (
@@ -960,6 +962,31 @@ def _cube(
     return table.group_by(group).aggregate(
         n=table.count(), **{name: table[name].sum() for name in summed}
     )
+
+
+def _summand(op: Any) -> Any:
+    """What a cube sums for the value ``op``: ``op`` less the casts that change no row's
+    value (to a decimal of the same scale and at least the precision, or a flag as 0/1 to a
+    narrower integer), since every sum is read back as ``VALUE``. DuckDB sums a decimal or an
+    integer column of known range in 64 bits, a cast of it in 128: the county year's doctor
+    cube took 0.226 s with the casts and 0.139 s without (measured in one process, raw SQL,
+    docs/indicators.md)."""
+    while isinstance(op, ops.Cast) and op.to.is_decimal():
+        kind = op.arg.dtype
+        if (
+            kind.is_decimal()
+            and None not in (kind.scale, kind.precision, op.to.precision)
+            and kind.scale == op.to.scale
+            and kind.precision <= op.to.precision
+        ):
+            op = op.arg
+        elif kind.is_integer() and kind.nbytes <= 4:
+            op = op.arg
+        elif isinstance(op.arg, ops.Cast) and kind.is_integer() and op.arg.arg.dtype.is_boolean():
+            op = ops.Cast(op.arg.arg, "int32")
+        else:
+            break
+    return op
 
 
 def _wanted_rows(terms: list[tuple[list[str], list[str]]]) -> list[frozenset[tuple[str, str]]]:
@@ -1138,6 +1165,7 @@ def _pushed_down(
         constant = _constant(op)
         if constant is not None:
             return ("const", constant)
+        op = _summand(op)
         if op not in inner:
             inner.append(op)
         return ("sum", inner.index(op))
