@@ -360,6 +360,23 @@ def test_records_view_is_audited_with_the_ids_shown(world: Any, computed: Path) 
     assert (event.detail["page"], event.detail["pages"]) == (1, 1)
 
 
+def test_a_refused_records_page_reads_nothing_of_the_area(
+    world: Any, computed: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    client = client_for(world, "institution_admin")
+
+    def unread(*args: Any) -> Any:
+        raise AssertionError("the institutions of the area were read for a refused page")
+
+    monkeypatch.setattr(queries, "list_area_institutions", unread)
+    before = AuditEvent.objects.count()
+    refused = client.get(url("nhc-12", "township", hekou_code(), records=True))
+    assert refused.status_code == 403
+    assert AuditEvent.objects.count() == before + 1
+    denied = AuditEvent.objects.latest("seq")
+    assert (denied.action, denied.resource_id) == ("denied", f"nhc-12/2025/township/{hekou_code()}")
+
+
 def test_institution_admin_sees_only_their_own_institutions(world: Any, computed: Path) -> None:
     client = client_for(world, "institution_admin")  # 河口乡卫生院, subtree scope
     body = client.get(url("nhc-12", "institution", "QH1002", records=True)).content.decode()

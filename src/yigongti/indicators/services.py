@@ -1694,6 +1694,51 @@ def check_drill(actor: Actor, org: queries.DrillOrg) -> None:
         raise AccessDenied(reason)
 
 
+def _records_audit(
+    indicator: definitions.Indicator,
+    period: rules.Period,
+    org: queries.DrillOrg,
+    category: str,
+    within: Institution | None,
+) -> tuple[str, dict[str, Any]]:
+    """The audit resource id and detail of a records page."""
+    detail: dict[str, Any] = {
+        "indicator": indicator.code,
+        "period": period.code,
+        "level": org.level,
+        "org_code": org.code,
+        "category": category,
+    }
+    if within is not None:
+        detail["institution"] = within.code
+    return f"{indicator.code}/{period.code}/{org.level}/{org.code}"[:64], detail
+
+
+def check_read_records(
+    actor: Actor,
+    indicator: definitions.Indicator,
+    period: rules.Period,
+    org: queries.DrillOrg,
+    *,
+    category: str = "",
+    within: Institution | None = None,
+) -> None:
+    """``check_drill`` for the records page, the refusal audited before AccessDenied is
+    raised: the view asks it before it reads anything for the page."""
+    try:
+        check_drill(actor, org)
+    except AccessDenied as exc:
+        resource_id, detail = _records_audit(indicator, period, org, category, within)
+        do_record_audit(
+            actor.audit_context(),
+            action=AuditAction.DENIED,
+            resource_type=RECORDS_RESOURCE,
+            resource_id=resource_id,
+            detail={**detail, "reason": exc.reason},
+        )
+        raise
+
+
 def do_read_indicator_records(
     actor: Actor,
     indicator: definitions.Indicator,
@@ -1710,27 +1755,8 @@ def do_read_indicator_records(
     audited too, then AccessDenied is raised. ``within``: only the records of this member
     institution of a county or township (the page's 机构 filter)."""
     ctx = actor.audit_context()
-    resource_id = f"{indicator.code}/{period.code}/{org.level}/{org.code}"[:64]
-    detail: dict[str, Any] = {
-        "indicator": indicator.code,
-        "period": period.code,
-        "level": org.level,
-        "org_code": org.code,
-        "category": category,
-    }
-    if within is not None:
-        detail["institution"] = within.code
-    try:
-        check_drill(actor, org)
-    except AccessDenied as exc:
-        do_record_audit(
-            ctx,
-            action=AuditAction.DENIED,
-            resource_type=RECORDS_RESOURCE,
-            resource_id=resource_id,
-            detail={**detail, "reason": exc.reason},
-        )
-        raise
+    resource_id, detail = _records_audit(indicator, period, org, category, within)
+    check_read_records(actor, indicator, period, org, category=category, within=within)
     records = read_records(
         indicator,
         period,

@@ -326,6 +326,10 @@ def records(
     actor: Actor = request.actor  # type: ignore[attr-defined]
     indicator, each, org = _drill_target(code, period, level, org_code)
     category = request.GET.get("category", "")[:32]
+    try:  # before anything of the page is read; the service checks again and audits
+        services.check_read_records(actor, indicator, each, org, category=category)
+    except AccessDenied as exc:
+        return _forbidden(request, exc.reason)
     deidentified = actor.role in AGGREGATE_ROLES
     try:
         page = int(request.GET.get("page", "1"))
