@@ -302,3 +302,14 @@ def test_a_report_year_s_data_until() -> None:
     assert rules.data_until_in("2025-07", 2025) == "2025-07"
     assert rules.data_until_in("2025-07", 2026) == "2025-07"
     assert rules.data_until_in("", 2025) == ""
+
+
+def test_outside_data_is_a_period_with_no_month_of_the_snapshot() -> None:
+    p = rules.parse_period
+    assert rules.outside_data(p("2023"), "2024-01", "2025-12")
+    assert rules.outside_data(p("2026-01"), "2024-01", "2025-12")
+    assert rules.outside_data(p("2025"), "", "")
+    for inside in ("2024", "2025", "2024-01", "2025-12", "2025-Q4"):
+        assert not rules.outside_data(p(inside), "2024-01", "2025-12")
+    # a year the data only begin in is not outside
+    assert not rules.outside_data(p("2024"), "2024-12", "2025-09")

@@ -111,6 +111,16 @@ def test_recompute_replaces_and_refusals(county: Path) -> None:
         do_compute("2025-13", root=county)
     with pytest.raises(DomainError, match="还没有分析快照"):
         do_compute("2025", root=county / "nothing-here")
+    # a period with no month of data is refused, not stored as zeros (op-01 read 0 per
+    # 1,000 residents for 2030)
+    for period in ("2026", "2024-11", "2030-Q1"):
+        with pytest.raises(DomainError) as refused:
+            do_compute(period, root=county)
+        assert refused.value.text() == (
+            f"统计期 {period} 没有数据（快照的数据为 2024-12 至 2025-09），未计算：结果会全是 0"
+        )
+    assert IndicatorResult.objects.count() == first
+    do_compute("2024-12", root=county)  # the first month with data
 
 
 def test_command(county: Path, settings: Any, capsys: pytest.CaptureFixture[str]) -> None:
@@ -217,10 +227,15 @@ def test_stored_results_read_back_as_evaluated(county: Path) -> None:
     moment = dt.datetime(2026, 3, 1, 9, 30, 15, tzinfo=dt.UTC)
     with clock.frozen(moment):
         do_compute("2025", root=county, breakdown=True)
-    evaluated = evaluate(parse_periods("2025", breakdown=True), root=county)
+    # the fixture's data end in September (a settlement; the visits in July): the fourth
+    # quarter and its months are not stored as zeros
+    after = {"2025-Q4", "2025-10", "2025-11", "2025-12"}
+    with_data = [p for p in parse_periods("2025", breakdown=True) if p.code not in after]
+    evaluated = evaluate(with_data, root=county)
+    assert not IndicatorResult.objects.filter(period__in=after).exists()
     keys = ("indicator_code", "period", "level", "org_code", "category")
     stored = {tuple(getattr(r, k) for k in keys): r for r in IndicatorResult.objects.all()}
-    assert len(stored) == len(evaluated.rows) > 300
+    assert len(stored) == len(evaluated.rows) > 290
     for row in evaluated.rows:
         got = stored[tuple(getattr(row, k) for k in keys)]
         assert (got.numerator, got.denominator, got.value) == (

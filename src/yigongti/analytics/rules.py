@@ -58,6 +58,12 @@ def data_until(keys: Iterable[str]) -> str:
     return max(months) if months else ""
 
 
+def data_from(keys: Iterable[str]) -> str:
+    """The first month with data, ``2024-01``, or ``""``."""
+    months = [k for k in keys if k != WHOLE]
+    return min(months) if months else ""
+
+
 # The Spark engine (analytics/spark.py). Master URLs: local mode (local, local[4], local[*],
 # local[4,2] with task retries) or a cluster manager (spark://host:port, yarn, k8s://…, mesos://…).
 SPARK_MASTER = re.compile(r"local(\[(\d+|\*)(,\d+)?\])?|(spark|k8s|mesos)://\S+|yarn")

@@ -343,6 +343,15 @@ def _fact_fingerprints(spec: TableSpec) -> dict[str, tuple[str, int, int]]:
     }
 
 
+def data_range(manifest: dict[str, Any]) -> tuple[str, str]:
+    """The first and the last month of any fact table's partitions (``("2024-01",
+    "2025-12")``; ``("", "")`` for none)."""
+    months = [
+        key for table in manifest.get("tables", {}).values() for key in table.get("partitions", {})
+    ]
+    return rules.data_from(months), rules.data_until(months)
+
+
 def read_manifest(root: Path) -> dict[str, Any]:
     path = root / MANIFEST
     if not path.is_file():

@@ -113,6 +113,14 @@ def amount_text(
     return text if per == 1 else f"{text} {unit}"
 
 
+def outside_data(period: Period, data_from: str, data_until: str) -> bool:
+    """Whether the period has no month in the snapshot's data (``YYYY-MM`` to ``YYYY-MM``;
+    no data at all when either is ``""``)."""
+    if not data_from or not data_until:
+        return True
+    return period.end < parse_period(data_from).start or period.start > parse_period(data_until).end
+
+
 def data_until_in(data_until: str, year: int) -> str:
     """The "数据截至" of a year's report: the snapshot's last month (``YYYY-MM``), or the
     year's December when the data go beyond it (the 2024 report of a snapshot up to 2025-12

@@ -445,10 +445,23 @@ def do_compute(
     the period's earlier ones); ``breakdown`` (a year) also computes its quarters and months,
     for trends."""
     periods = parse_periods(period_text, breakdown=breakdown)
+    manifest = snapshot.read_manifest(root or default_root())
+    first, last = snapshot.data_range(manifest)
+    # (no snapshot at all: evaluate says so)
+    if manifest.get("snapshot_id") and rules.outside_data(periods[0], first, last):
+        shown = f"快照的数据为 {first} 至 {last}" if first else "快照中还没有就诊数据"
+        raise DomainError(
+            f"统计期 {periods[0].code} 没有数据（{shown}），未计算：结果会全是 0",
+            field="period",
+        )
+    # a breakdown's quarters and months after (or before) the data: not stored as zeros
+    replaced = [p.code for p in periods]
+    if first:
+        periods = [periods[0], *(p for p in periods[1:] if not rules.outside_data(p, first, last))]
     result = evaluate(periods, engine=engine, root=root, progress=progress)
     with transaction.atomic():
         IndicatorResult.objects.filter(
-            period__in=[p.code for p in periods], indicator_code__in=result.indicators
+            period__in=replaced, indicator_code__in=result.indicators
         ).delete()
         _store(result, engine, clock.now(), progress)
     return ComputeResult(periods[0].code, result.snapshot_id, len(result.rows), result.indicators)
