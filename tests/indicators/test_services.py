@@ -195,6 +195,48 @@ def test_export_csv_and_xlsx(
         call_command("indicators", "export", "--period", "2024", "--out", str(tmp_path / "x.csv"))
 
 
+def test_export_and_report_refusals_are_chinese_and_write_nothing(
+    county: Path, tmp_path: Path, settings: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    from django.core.management.base import CommandError
+
+    from yigongti.indicators.management.commands.indicators import Command
+
+    settings.SNAPSHOT_ROOT = county
+    do_compute("2025", root=county)
+    refusals = {
+        ("export", "--period", "2025-13"): "统计期“2025-13”无效，应为 2025、2025-Q3 或 2025-07",
+        ("export", "--period", "2024"): (
+            "统计期 2024 没有指标结果：请先运行 yigongti indicators compute --period 2024"
+        ),
+        ("export", "--period", "2025", "--out", str(out / "no" / "x.csv")): (
+            f"无法写入 {out / 'no' / 'x.csv'}：目录 {out / 'no'} 不存在"
+        ),
+        ("export", "--period", "2025", "--format", "xlsx", "--out", str(out)): (
+            f"无法写入 {out}：这是一个目录，请指定文件名"
+        ),
+        ("report", "--year", "2025", "--out", str(out / "no" / "r.xlsx")): (
+            f"无法写入 {out / 'no' / 'r.xlsx'}：目录 {out / 'no'} 不存在"
+        ),
+        ("compute", "--period", "2031"): (
+            "统计期 2031 没有数据（快照的数据为 2024-12 至 2025-09），未计算：结果会全是 0"
+        ),
+    }
+    for args, message in refusals.items():
+        with pytest.raises(CommandError) as refused:
+            call_command("indicators", *args)
+        assert str(refused.value) == message
+    assert list(out.iterdir()) == []
+    # on the command line: "错误：…" on stderr (not Django's "CommandError: …"), exit 1
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as exited:
+        Command().run_from_argv(["yigongti", "indicators", "export", "--period", "abc"])
+    assert exited.value.code == 1
+    assert capsys.readouterr().err == "错误：统计期“abc”无效，应为 2025、2025-Q3 或 2025-07\n"
+
+
 def test_progress_starts_at_zero_and_ticks_once_per_query(
     county: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

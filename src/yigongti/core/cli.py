@@ -5,14 +5,48 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import os
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
-from django.core.management.base import CommandError
+from django.core.management.base import BaseCommand, CommandError
+from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
 from yigongti.core.errors import DomainError
+
+
+class Command(BaseCommand):
+    """A management command whose refusals read "错误：…" on the command line (Django prints
+    "CommandError: …"), exit 1; ``--traceback`` and ``call_command`` still raise them."""
+
+    def execute(self, *args: Any, **options: Any) -> Any:
+        if not getattr(self, "_called_from_command_line", False) or options.get("traceback"):
+            return super().execute(*args, **options)
+        try:
+            return super().execute(*args, **options)
+        except CommandError as exc:
+            self.stderr.write(f"错误：{exc}")
+            sys.exit(exc.returncode)
+
+
+def write_output(path: Path, content: bytes) -> None:
+    """``content`` written to ``path``, or a CommandError saying in Chinese why it cannot be."""
+    try:
+        path.write_bytes(content)
+    except IsADirectoryError:
+        raise CommandError(f"无法写入 {path}：这是一个目录，请指定文件名") from None
+    except FileNotFoundError:
+        if not path.parent.is_dir():
+            raise CommandError(f"无法写入 {path}：目录 {path.parent} 不存在") from None
+        raise CommandError(f"无法写入 {path}：该位置不能创建文件") from None
+    except PermissionError:
+        raise CommandError(f"无法写入 {path}：没有写入权限") from None
+    except OSError as exc:
+        raise CommandError(f"无法写入 {path}：{exc.strerror or exc}") from None
 
 
 def field_error(exc: DomainError, labels: dict[str, str]) -> CommandError:
@@ -36,12 +70,16 @@ def parse_date(value: str | None, field: str, label: str) -> dt.date | None:
 
 @contextmanager
 def stage_progress(*, transient: bool = False) -> Iterator[Callable[[str, int, int], None]]:
-    """A rich progress display with one bar per stage; yields ``progress(stage, done, total)``."""
+    """A rich progress display with one bar per stage; yields ``progress(stage, done, total)``.
+    On stderr, so that a command's result on stdout can be piped or kept in a file; off when
+    ``CI`` is set (a log has no use for a redrawn bar) or stderr is no terminal."""
     with Progress(
         TextColumn("[bold]{task.description}"),
         BarColumn(),
         TextColumn("{task.completed}/{task.total}"),
         TimeElapsedColumn(),
+        console=Console(stderr=True),
+        disable=bool(os.environ.get("CI")) or not sys.stderr.isatty(),
         transient=transient,
     ) as bar:
         tasks: dict[str, TaskID] = {}

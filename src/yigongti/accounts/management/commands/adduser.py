@@ -6,11 +6,12 @@ import getpass
 import sys
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import CommandParser
 from django.db import transaction
 
 from yigongti.accounts.choices import Role, ScopeKind
 from yigongti.accounts.services import do_create_user
+from yigongti.core import cli
 from yigongti.core.cli import field_error
 from yigongti.core.errors import DomainError
 from yigongti.organizations.models import Institution
@@ -26,7 +27,7 @@ LABELS = {
 }
 
 
-class Command(BaseCommand):
+class Command(cli.Command):
     help = "创建平台用户。Create a user with an institution, roles and a data scope."
 
     def add_arguments(self, parser: CommandParser) -> None:

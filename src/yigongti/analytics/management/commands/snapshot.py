@@ -5,17 +5,18 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import CommandParser
 
 from yigongti.analytics import queries
 from yigongti.analytics.services import do_snapshot
+from yigongti.core import cli
 from yigongti.core.cli import stage_progress
 
 
-class Command(BaseCommand):
+class Command(cli.Command):
     help = (
-        "把分析用数据表写成 Parquet 快照（按年月分区，只重写变化的分区）。Write the analytic "
-        "tables to Parquet, partitioned by year and month; a rerun with no new data does nothing."
+        "把分析用数据表写成 Parquet 快照（按年月分区，只重写变化的分区；没有新数据时不改动）。"
+        "之后用 yigongti indicators compute 计算指标"
     )
 
     def add_arguments(self, parser: CommandParser) -> None:

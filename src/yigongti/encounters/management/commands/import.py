@@ -9,14 +9,15 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
+from yigongti.core import cli
 from yigongti.encounters import fhir, importing
 from yigongti.encounters.choices import ImportKind
 
 
-class Command(BaseCommand):
+class Command(cli.Command):
     help = (
         "导入诊疗记录、县域外及药店结算（CSV/XLSX）或 FHIR R4 数据包。Import encounters or "
         "external settlements from CSV (UTF-8/GBK) or XLSX, or a FHIR R4 Bundle (JSON); "

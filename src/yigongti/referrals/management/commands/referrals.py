@@ -7,12 +7,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import CommandParser
 
+from yigongti.core import cli
 from yigongti.referrals.services import do_expire_overdue
 
 
-class Command(BaseCommand):
+class Command(cli.Command):
     help = "转诊定时任务：超过接收时限的转诊单记为已超时，预约后未到诊的记为未到诊。"
 
     def add_arguments(self, parser: CommandParser) -> None:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import CommandParser
 from django.db import transaction
 
+from yigongti.core import cli
 from yigongti.core.cli import field_error, parse_date
 from yigongti.core.errors import DomainError
 from yigongti.residents.choices import IdType, InsuranceType, Relation
@@ -27,7 +28,7 @@ LABELS = {
 }
 
 
-class Command(BaseCommand):
+class Command(cli.Command):
     help = (
         "登记一名居民（写入主索引，记录审计）。Register one resident in the master patient "
         "index; every field is validated and nothing is written on any error."

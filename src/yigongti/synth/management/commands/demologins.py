@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.management.base import BaseCommand
 from rich.console import Console
 from rich.table import Table
 
 from yigongti.accounts.models import User
+from yigongti.core import cli
 from yigongti.synth.personas import DEMO_PASSWORD
 
 
-class Command(BaseCommand):
+class Command(cli.Command):
     help = "列出演示账号（每个角色一个）。Print the demo logins, one per role."
 
     def handle(self, *args: Any, **options: Any) -> None:

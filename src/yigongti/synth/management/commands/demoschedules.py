@@ -5,14 +5,14 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import CommandParser
 from django.db import transaction
 
-from yigongti.core import clock
+from yigongti.core import cli, clock
 from yigongti.synth.scheduling import DAYS, build_schedules
 
 
-class Command(BaseCommand):
+class Command(cli.Command):
     help = (
         "为演示县发布牵头医院今后两周的排班并生成部分预约（已有的时段跳过）。"
         "Publish the demo lead hospital's sessions for the coming two weeks from today, with "

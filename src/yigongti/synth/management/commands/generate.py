@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 
+from yigongti.core import cli
 from yigongti.core.cli import stage_progress
 from yigongti.synth.scenarios import SCENARIOS, count_rows, generate
 
 
-class Command(BaseCommand):
+class Command(cli.Command):
     help = (
         "生成合成县域数据（虚构的青禾县）。Generate a synthetic county: tiny = test personas, "
         "demo ≈ 50,000 residents, county = 500,000 residents. Deterministic by --seed."
