@@ -699,6 +699,13 @@ def test_dashboard_shows_the_current_verdict_and_links_the_register(
         "nhc-03"
     )  # 2024's verdict is not 2025's
     assert "定性评判" not in page
+    # the annual report says it too, beside the verdict
+    from yigongti.indicators import reports
+
+    report = reports.build_report("2025")
+    labels = {i.indicator.code: i.status_label for i in report.indicators}
+    assert labels["nhc-02"] == f"达标（缺 {gaps - 1} 项佐证）"
+    assert labels["nhc-01"] == "基本达标"
 
 
 # ---------------------------------------------------------------------------

@@ -7,6 +7,7 @@ stays (5,000 yuan), all for 2025; visits only in March.
 
 from __future__ import annotations
 
+import base64
 import io
 import re
 from pathlib import Path
@@ -121,6 +122,13 @@ def test_excel_sheets_values_formats_and_caliber(county: Path, settings: Any) ->
     assert facts["报告年度"] == "2025"
     assert facts["数据截至"] == "2025-07"  # the snapshot manifest: S3 is the last encounter
 
+    # the overview with a unit column: "6,120.00" alone did not say 人次/千人
+    header = next(r for r in cover.iter_rows(values_only=True) if r[0] == "编码")
+    assert header == ("编码", "维度", "指标", "值", "单位", "目标", "状态")
+    overview = {r[0]: r[3:] for r in cover.iter_rows(values_only=True) if r[0]}
+    assert overview["nhc-07"] == (0.5, "%", 0.65, "未达标")
+    assert overview["op-01"][1:] == ("人次/千人", "—", "无目标")
+
     sheet = book["促分工"]
     assert [c.value for c in sheet[4]][:11] == list(reports.MAIN_HEADERS)
     # the monthly and ranking tables follow: the overview's header is not frozen over them
@@ -175,6 +183,11 @@ def test_excel_sheets_values_formats_and_caliber(county: Path, settings: Any) ->
     towns = section_rows(sheet, "按乡镇：nhc-10g 参保人县域内住院人均费用增长率")
     # no value, so no parts either: "—" as on the dashboard, not "¥0.00 / ¥0.00"
     assert [(t[1], t[3], t[4], t[5]) for t in towns] == [("河口乡", "—", "—", "—")]
+    # ... and no rank: a row with no value ranks nowhere (was 1)
+    assert [t[0] for t in towns] == ["—"]
+    # the county's own row too: no parts beside "—" (was ¥0.00 / ¥0.00)
+    g = row_of(sheet, "nhc-10g")
+    assert [sheet.cell(g, c).value for c in (4, 5, 6)] == ["—", "—", "—"]
     items = dict(report.dimensions)["提效能"]
     growth = next(i for i in items if i.indicator.code == "nhc-10g")
     assert growth.computed and len(growth.breakdowns) == 2
@@ -212,6 +225,8 @@ def test_pdf_pages_and_text(county: Path, settings: Any) -> None:
     assert "50.00%" in text and "35.24%" in text and "¥5,000.00" in text
     assert "分子2，分母4" in text and "分子¥7,780.00，分母¥22,080.00" in text
     assert "未达标" in text and "待接入数据" in text and "待评估" in text
+    # a ranking row with no value has no rank (nhc-10g: no stays a year earlier)
+    assert "—河口乡———" in text and "1河口乡———" not in text
     assert f"第1页，共{pages}页" in text and f"第{pages}页，共{pages}页" in text
     # no command lines or parameter keys in a document for officials
     for developer in ("yigongti", "--breakdown", "indicators.amber_band"):
@@ -285,3 +300,18 @@ def test_download_from_the_dashboard_and_refusals(world: Any, county: Path, sett
     response = doctor.get("/indicators/report/?year=2025&format=xlsx")
     assert response.status_code == 403
     assert "年度监测报告供县级管理员" in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_chart_labels_are_numbers_with_the_unit_on_the_axis(county: Path, settings: Any) -> None:
+    settings.SNAPSHOT_ROOT = county
+    do_compute("2025", root=county, breakdown=True)
+    report = reports.build_report("2025")
+    item = next(i for i in report.indicators if i.indicator.code == "op-01")
+    svg = base64.b64decode(reports.trend_svg(item).split(",", 1)[1]).decode()
+    labels = re.findall(r"<text[^>]*>([^<]*)</text>", svg)
+    shown = [v for _, v in item.months if v is not None]
+    assert shown  # the fixture has monthly visits
+    for value in shown:
+        assert f"{value:,.2f}" in labels  # the number alone, not "… 人次/千人"
+    assert labels.count("人次/千人") == 1  # once, on the axis

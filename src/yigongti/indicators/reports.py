@@ -101,6 +101,14 @@ class Report:
         return [item for _, items in self.dimensions for item in items]
 
 
+def _ranked(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Ranking rows with ``rank``: 1, 2, … over the rows with a value (best first, as
+    ``queries.list_ranking`` orders them); ``None`` ("—") for a row with none, which ranks
+    nowhere (the 2024 report ranked every township 1, 2, … on "—")."""
+    ranks = iter(range(1, len(rows) + 1))
+    return [{**r, "rank": None if r["value"] is None else next(ranks)} for r in rows]
+
+
 def _shown(row: dict[str, Any]) -> dict[str, Any]:
     """A breakdown row as both formats print it: no value, no parts — "—" as on the dashboard
     (not "¥0.00 / 0") for a category or an institution with nothing to divide by."""
@@ -142,10 +150,12 @@ def build_report(year: str, scope: Scope = EVERYTHING, county: str = "") -> Repo
                             f"按{LEVEL_NAMES[level]}：{indicator.code} {indicator.name}",
                             LEVEL_NAMES[level],
                             "编码",
-                            [
-                                _shown({**r, "code": r["org_code"]})
-                                for r in queries.list_ranking(indicator.code, year, level, code)
-                            ],
+                            _ranked(
+                                [
+                                    _shown({**r, "code": r["org_code"]})
+                                    for r in queries.list_ranking(indicator.code, year, level, code)
+                                ]
+                            ),
                         )
                     )
             if indicator.category_label:
@@ -173,12 +183,15 @@ def build_report(year: str, scope: Scope = EVERYTHING, county: str = "") -> Repo
             ReportIndicator(
                 indicator,
                 row.value,
-                row.numerator,
-                row.denominator,
+                # no value (a zero denominator): "—", not "¥0.00 / ¥0.00", as on the dashboard
+                row.numerator if row.value is not None else None,
+                row.denominator if row.value is not None else None,
                 rules.VERDICT_STATUS.get(row.verdict, row.status),
                 rules.status_label(
                     row.status, indicator.status, row.value is not None, row.verdict_label
-                ),
+                )
+                # as the dashboard warns: a 达标 verdict with criteria that have no evidence
+                + (f"（缺 {row.gaps} 项佐证）" if row.gaps else ""),
                 queries.list_trend(indicator.code, year, code) if computed else [],
                 breakdowns,
             )
@@ -297,7 +310,7 @@ MAIN_HEADERS = (
     "口径",
     "目标依据",
 )
-WIDTHS = (9, 34, 10, 13, 15, 15, 11, 11, 9, 48, 36, 11, 11, 11)
+WIDTHS = (9, 34, 14, 13, 15, 15, 11, 11, 9, 48, 36, 11, 11, 11)
 _SHEET_BAD = re.compile(r"[\[\]:*?/\\]")
 
 
@@ -412,9 +425,9 @@ def _write_amount(
 def _cover(book: xlsxwriter.Workbook, f: _Book, report: Report, taken: set[str]) -> None:
     sheet = book.add_worksheet(_sheet_name("封面", taken))
     sheet.hide_gridlines(2)
-    for col, width in enumerate((14, 10, 50, 14, 12, 12)):
+    for col, width in enumerate((14, 10, 50, 14, 11, 12, 12)):
         sheet.set_column(col, col, width)
-    sheet.merge_range(0, 0, 0, 5, report.title, f.title)
+    sheet.merge_range(0, 0, 0, 6, report.title, f.title)
     sheet.set_row(0, 30)
     facts = [
         ("县（区）", report.county_name),
@@ -433,14 +446,14 @@ def _cover(book: xlsxwriter.Workbook, f: _Book, report: Report, taken: set[str])
     row = 2
     for label, value in facts:
         sheet.write_string(row, 0, label, f.label)
-        sheet.merge_range(row, 1, row, 5, value, f.wrap)
+        sheet.merge_range(row, 1, row, 6, value, f.wrap)
         sheet.set_row(row, 15 * _lines(value, 95))
         row += 1
     row += 1
     sheet.write_string(row, 0, "指标总览（全县年度值）", f.section)
     row += 1
     header_row = row
-    sheet.write_row(row, 0, ("编码", "维度", "指标", "值", "目标", "状态"), f.header)
+    sheet.write_row(row, 0, ("编码", "维度", "指标", "值", "单位", "目标", "状态"), f.header)
     for item in report.indicators:
         row += 1
         ind = item.indicator
@@ -449,10 +462,11 @@ def _cover(book: xlsxwriter.Workbook, f: _Book, report: Report, taken: set[str])
         sheet.write_string(row, 2, ind.name, f.wrap)
         sheet.set_row(row, 15 * _lines(ind.name, 50))
         _write_value(sheet, f, row, 3, item.value, ind.unit)
-        _target(sheet, f, row, 4, ind)
-        sheet.write_string(row, 5, item.status_label, f.status(item.status))
+        sheet.write_string(row, 4, ind.unit or "—", f.centre)
+        _target(sheet, f, row, 5, ind)
+        sheet.write_string(row, 6, item.status_label, f.status(item.status))
     sheet.freeze_panes(header_row + 1, 0)
-    _print_setup(sheet, header_row, row, 5, report.title)
+    _print_setup(sheet, header_row, row, 6, report.title)
 
 
 def _target(sheet: Any, f: _Book, row: int, col: int, ind: definitions.Indicator) -> None:
@@ -554,9 +568,13 @@ def _dimension(
             if not table.rows:
                 row += 1
                 sheet.merge_range(row, 0, row, 5, "该年度没有结果", f.muted)
-            for rank, r in enumerate(table.rows, start=1):
+            for number, r in enumerate(table.rows, start=1):
                 row += 1
-                sheet.write_number(row, 0, rank, f.centre)
+                rank = r["rank"] if table.ranked else number
+                if rank is None:
+                    sheet.write_string(row, 0, "—", f.centre)
+                else:
+                    sheet.write_number(row, 0, rank, f.centre)
                 sheet.write_string(row, 1, r["name"], f.text)
                 sheet.write_string(row, 2, r["code"], f.text)
                 _write_value(sheet, f, row, 3, r["value"], ind.unit)
@@ -634,8 +652,10 @@ def trend_svg(item: ReportIndicator) -> str:
                     # target line that struck it through (nhc-07 at 60 % under 65 %), as on
                     # the dashboard; on a white box where a line still crosses it
                     under = target is not None and v < target
+                    # the number alone (a percentage keeps its sign): the unit is on the axis,
+                    # and "15.62 人次/千人" overlapped its neighbours
                     ax.annotate(
-                        format_value(Decimal(str(v)), ind.unit).replace("¥", ""),
+                        rules.value_text(Decimal(str(v)), "%" if ind.unit == "%" else ""),
                         (xi, v),
                         textcoords="offset points",
                         xytext=(0, -6 if under else 5),
@@ -705,6 +725,7 @@ def _pdf_item(item: ReportIndicator) -> dict[str, Any]:
                 "ranked": table.ranked,
                 "rows": [
                     {
+                        "rank": (r["rank"] or "—") if table.ranked else number,
                         "name": r["name"] if table.ranked else f"{r['name']} {r['code']}".strip(),
                         "value": format_value(r["value"], ind.unit),
                         "numerator": format_amount(
@@ -714,7 +735,7 @@ def _pdf_item(item: ReportIndicator) -> dict[str, Any]:
                             r["denominator"], ind.denominator_unit, ind.denominator_per
                         ),
                     }
-                    for r in table.rows
+                    for number, r in enumerate(table.rows, start=1)
                 ],
             }
             for table in item.breakdowns
