@@ -53,8 +53,8 @@ EVERYTHING = Scope(institution_paths=None, division_prefixes=None)
 @dataclass(frozen=True)
 class Breakdown:
     """One ranking table (township, institution: best first) or the categories of an
-    indicator (in display order). Rows: name, code (the org code or the category's
-    description), value, numerator, denominator."""
+    indicator (in display order). Rows: rank (``_numbered``), name, code (the org code or the
+    category's description), value, numerator, denominator."""
 
     title: str
     key_label: str
@@ -101,12 +101,13 @@ class Report:
         return [item for _, items in self.dimensions for item in items]
 
 
-def _ranked(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Ranking rows with ``rank``: 1, 2, … over the rows with a value (best first, as
-    ``queries.list_ranking`` orders them); ``None`` ("—") for a row with none, which ranks
-    nowhere (the 2024 report ranked every township 1, 2, … on "—")."""
+def _numbered(rows: list[dict[str, Any]], ranked: bool = True) -> list[dict[str, Any]]:
+    """Breakdown rows with ``rank``, the number both formats print first. Ranked: 1, 2, …
+    over the rows with a value (best first, as ``queries.list_ranking`` orders them), ``None``
+    ("—") for a row with none, which ranks nowhere (the 2024 report ranked every township
+    1, 2, … on "—"); categories: 1, 2, … in display order."""
     ranks = iter(range(1, len(rows) + 1))
-    return [{**r, "rank": None if r["value"] is None else next(ranks)} for r in rows]
+    return [{**r, "rank": None if ranked and r["value"] is None else next(ranks)} for r in rows]
 
 
 def _shown(row: dict[str, Any]) -> dict[str, Any]:
@@ -150,7 +151,7 @@ def build_report(year: str, scope: Scope = EVERYTHING, county: str = "") -> Repo
                             f"按{LEVEL_NAMES[level]}：{indicator.code} {indicator.name}",
                             LEVEL_NAMES[level],
                             "编码",
-                            _ranked(
+                            _numbered(
                                 [
                                     _shown({**r, "code": r["org_code"]})
                                     for r in queries.list_ranking(indicator.code, year, level, code)
@@ -164,18 +165,21 @@ def build_report(year: str, scope: Scope = EVERYTHING, county: str = "") -> Repo
                         f"按{indicator.category_label}：{indicator.code} {indicator.name}",
                         indicator.category_label,
                         "说明",
-                        [
-                            _shown(
-                                {
-                                    "name": c.label,
-                                    "code": c.name,
-                                    "value": c.value,
-                                    "numerator": c.numerator,
-                                    "denominator": c.denominator,
-                                }
-                            )
-                            for c in queries.list_category_breakdown(indicator, year, code)
-                        ],
+                        _numbered(
+                            [
+                                _shown(
+                                    {
+                                        "name": c.label,
+                                        "code": c.name,
+                                        "value": c.value,
+                                        "numerator": c.numerator,
+                                        "denominator": c.denominator,
+                                    }
+                                )
+                                for c in queries.list_category_breakdown(indicator, year, code)
+                            ],
+                            ranked=False,
+                        ),
                         ranked=False,
                     )
                 )
@@ -568,13 +572,12 @@ def _dimension(
             if not table.rows:
                 row += 1
                 sheet.merge_range(row, 0, row, 5, "该年度没有结果", f.muted)
-            for number, r in enumerate(table.rows, start=1):
+            for r in table.rows:
                 row += 1
-                rank = r["rank"] if table.ranked else number
-                if rank is None:
+                if r["rank"] is None:
                     sheet.write_string(row, 0, "—", f.centre)
                 else:
-                    sheet.write_number(row, 0, rank, f.centre)
+                    sheet.write_number(row, 0, r["rank"], f.centre)
                 sheet.write_string(row, 1, r["name"], f.text)
                 sheet.write_string(row, 2, r["code"], f.text)
                 _write_value(sheet, f, row, 3, r["value"], ind.unit)
@@ -725,7 +728,7 @@ def _pdf_item(item: ReportIndicator) -> dict[str, Any]:
                 "ranked": table.ranked,
                 "rows": [
                     {
-                        "rank": (r["rank"] or "—") if table.ranked else number,
+                        "rank": r["rank"] or "—",
                         "name": r["name"] if table.ranked else f"{r['name']} {r['code']}".strip(),
                         "value": format_value(r["value"], ind.unit),
                         "numerator": format_amount(
@@ -735,7 +738,7 @@ def _pdf_item(item: ReportIndicator) -> dict[str, Any]:
                             r["denominator"], ind.denominator_unit, ind.denominator_per
                         ),
                     }
-                    for number, r in enumerate(table.rows, start=1)
+                    for r in table.rows
                 ],
             }
             for table in item.breakdowns
