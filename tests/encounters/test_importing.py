@@ -484,6 +484,16 @@ def test_cli_prints_counts_and_writes_the_report(tmp_path, fake) -> None:  # typ
     assert report.exists()
 
 
+def test_cli_says_why_the_error_report_cannot_be_written(tmp_path, fake) -> None:  # type: ignore[no-untyped-def]
+    path = write(tmp_path, "visits.csv", f"{HEADER}\n{GOOD}\n{BAD}\n")
+    report = tmp_path / "no" / "e.xlsx"
+    with pytest.raises(CommandError) as refused:
+        call_command(
+            "import", "encounters", str(path), "--source", "HIS-QH0001", "--errors", str(report)
+        )
+    assert str(refused.value) == f"无法写入 {report}：目录 {tmp_path / 'no'} 不存在"
+
+
 def test_cli_refuses_a_bad_file(tmp_path, fake) -> None:  # type: ignore[no-untyped-def]
     path = write(tmp_path, "visits.csv", "来源编号\nE1\n")
     with pytest.raises(CommandError, match="文件被拒绝，未写入任何数据：缺少必填列：证件号码"):

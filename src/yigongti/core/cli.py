@@ -33,20 +33,49 @@ class Command(BaseCommand):
             sys.exit(exc.returncode)
 
 
+@contextmanager
+def writing(path: Path) -> Iterator[None]:
+    """Writes to ``path`` inside: an OSError (xlsxwriter wraps one in FileCreateError)
+    becomes a CommandError saying in Chinese why the file cannot be written."""
+    from xlsxwriter.exceptions import FileCreateError
+
+    try:
+        yield
+    except FileCreateError as exc:
+        cause = exc.args[0] if exc.args and isinstance(exc.args[0], OSError) else None
+        raise _unwritable(path, cause) from None
+    except OSError as exc:
+        raise _unwritable(path, exc) from None
+
+
+def _unwritable(path: Path, exc: OSError | None) -> CommandError:
+    if isinstance(exc, IsADirectoryError) or path.is_dir():
+        return CommandError(f"无法写入 {path}：这是一个目录，请指定文件名")
+    if not path.parent.is_dir():
+        return CommandError(f"无法写入 {path}：目录 {path.parent} 不存在")
+    if isinstance(exc, PermissionError):
+        return CommandError(f"无法写入 {path}：没有写入权限")
+    if isinstance(exc, FileNotFoundError) or exc is None:
+        return CommandError(f"无法写入 {path}：该位置不能创建文件")
+    return CommandError(f"无法写入 {path}：{exc.strerror or exc}")
+
+
 def write_output(path: Path, content: bytes) -> None:
     """``content`` written to ``path``, or a CommandError saying in Chinese why it cannot be."""
-    try:
+    with writing(path):
         path.write_bytes(content)
-    except IsADirectoryError:
-        raise CommandError(f"无法写入 {path}：这是一个目录，请指定文件名") from None
-    except FileNotFoundError:
-        if not path.parent.is_dir():
-            raise CommandError(f"无法写入 {path}：目录 {path.parent} 不存在") from None
-        raise CommandError(f"无法写入 {path}：该位置不能创建文件") from None
-    except PermissionError:
-        raise CommandError(f"无法写入 {path}：没有写入权限") from None
-    except OSError as exc:
-        raise CommandError(f"无法写入 {path}：{exc.strerror or exc}") from None
+
+
+def progress_bar(*columns: Any, transient: bool = False) -> Progress:
+    """A rich progress display of ``columns`` on stderr, so that a command's result on stdout
+    can be piped or kept in a file; off when ``CI`` is set (a log has no use for a redrawn
+    bar) or stderr is no terminal."""
+    return Progress(
+        *columns,
+        console=Console(stderr=True),
+        disable=bool(os.environ.get("CI")) or not sys.stderr.isatty(),
+        transient=transient,
+    )
 
 
 def field_error(exc: DomainError, labels: dict[str, str]) -> CommandError:
@@ -70,16 +99,12 @@ def parse_date(value: str | None, field: str, label: str) -> dt.date | None:
 
 @contextmanager
 def stage_progress(*, transient: bool = False) -> Iterator[Callable[[str, int, int], None]]:
-    """A rich progress display with one bar per stage; yields ``progress(stage, done, total)``.
-    On stderr, so that a command's result on stdout can be piped or kept in a file; off when
-    ``CI`` is set (a log has no use for a redrawn bar) or stderr is no terminal."""
-    with Progress(
+    """A ``progress_bar`` with one bar per stage; yields ``progress(stage, done, total)``."""
+    with progress_bar(
         TextColumn("[bold]{task.description}"),
         BarColumn(),
         TextColumn("{task.completed}/{task.total}"),
         TimeElapsedColumn(),
-        console=Console(stderr=True),
-        disable=bool(os.environ.get("CI")) or not sys.stderr.isatty(),
         transient=transient,
     ) as bar:
         tasks: dict[str, TaskID] = {}

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from django.core.management.base import CommandError, CommandParser
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, TextColumn, TimeElapsedColumn
 
 from yigongti.core import cli
 from yigongti.encounters import fhir, importing
@@ -58,7 +58,7 @@ class Command(cli.Command):
             if options["kind"] == ImportKind.FHIR:
                 batch = fhir.import_bundle(path, source_system=options["source"])
             else:
-                with Progress(
+                with cli.progress_bar(
                     TextColumn("[bold]导入 {task.description}"),
                     BarColumn(),
                     TextColumn("{task.completed:,} 行"),
@@ -89,5 +89,6 @@ class Command(cli.Command):
                 if options["errors"]
                 else path.with_name(f"{path.stem}.errors.xlsx")
             )
-            importing.write_error_report(batch, report)
+            with cli.writing(report):  # the batch is stored: say why only the report failed
+                importing.write_error_report(batch, report)
             self.stdout.write(f"错误报告：{report}")
